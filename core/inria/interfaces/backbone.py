@@ -1,0 +1,67 @@
+"""Backbone: an image model to train, embed with and classify with.
+
+``module`` is the ``torch.nn.Module``; ``embed(images) -> (N, D)`` float32
+numpy features; ``classify(images) -> (N, C)`` logits tensor. ``fit`` goes
+through the core training engine (:mod:`inria.train`).
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+
+import numpy as np
+
+from ..config import doc
+from .base import Component, verb
+
+
+@dataclasses.dataclass
+class EvaluateParams:
+    knn_k: int = doc(10, "k of the k-NN accuracy on embeddings (0 to skip)")
+
+
+class Backbone(Component):
+    interface = "backbone"
+
+    @property
+    @abc.abstractmethod
+    def module(self): ...
+
+    @abc.abstractmethod
+    def embed(self, images) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def classify(self, images): ...
+
+    def fit(self, images, labels, ctx=None) -> dict[str, float]:
+        raise NotImplementedError(f"{self.name} cannot be trained")
+
+    @verb(inputs={"images": "images", "labels": "labels"}, outputs={"model": "model", "metrics": "metrics"})
+    def fit_step(self, ctx, images, labels):
+        """Train on labelled images and save the model directory."""
+        metrics = self.fit(images, labels, ctx=ctx)
+        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics or {}}
+
+    @verb(inputs={"images": "images", "model": "model?"}, outputs={"vectors": "vectors"})
+    def embed_step(self, ctx, images, model=None):
+        """Features (N, D) float32."""
+        return {"vectors": np.asarray(self.embed(images), dtype=np.float32)}
+
+    @verb(inputs={"images": "images", "model": "model?"}, outputs={"labels": "labels"})
+    def classify_step(self, ctx, images, model=None):
+        """Predicted class per image."""
+        logits = self.classify(images)
+        return {"labels": np.asarray(logits.argmax(-1).cpu().numpy(), dtype=np.int64)}
+
+    @verb(inputs={"images": "images", "labels": "labels", "model": "model?"}, outputs={"metrics": "metrics"},
+          params=EvaluateParams)
+    def evaluate_step(self, ctx, images, labels, model=None, knn_k=10):
+        """Top-1 accuracy and leave-one-out k-NN accuracy on embeddings."""
+        from ..eval.metrics import knn_accuracy
+
+        logits = self.classify(images)
+        pred = logits.argmax(-1).cpu().numpy()
+        out = {"top1": float((pred == np.asarray(labels)).mean())}
+        if knn_k:
+            out[f"knn{knn_k}"] = knn_accuracy(self.embed(images), np.asarray(labels), k=knn_k)
+        return {"metrics": out}

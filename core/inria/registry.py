@@ -1,0 +1,285 @@
+"""Plugin discovery and name resolution, on Python entry points.
+
+Groups: one per interface (``inria.index``, ``inria.codec``,
+``inria.watermarker``, ``inria.curator``, ``inria.backbone``), the training
+components (``inria.objectives``, ``inria.augmentations``,
+``inria.optimizers``, ``inria.param_groups``), ``inria.commands`` (extra CLI
+sub-commands) and ``inria.hooks`` (pluggy hook implementations).
+
+Rules:
+- entry points are scanned once per process, from metadata only: listing
+  never imports a plugin module (``inria plugins`` stays fast);
+- one implementation is picked by name with stevedore, which imports only
+  that plugin; ``distribution:name`` picks one of several providers;
+- a name provided twice is an error naming both distributions;
+- each plugin declares the core API range it supports as its dependency on
+  ``inria``; a plugin whose range excludes this core is refused, naming both;
+- a plugin that fails to import never stops the others (set
+  ``INRIA_STRICT_PLUGINS=1`` to make such failures errors, as CI does).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata as md
+import os
+import re
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import API_VERSION
+from .errors import InriaError, did_you_mean
+
+INTERFACE_GROUPS = ("index", "codec", "watermarker", "curator", "backbone")
+TRAIN_GROUPS = ("objectives", "augmentations", "optimizers", "param_groups")
+OTHER_GROUPS = ("commands", "hooks")
+ALL_GROUPS = INTERFACE_GROUPS + TRAIN_GROUPS + OTHER_GROUPS
+CORE_DIST = "inria"
+
+
+def strict() -> bool:
+    return os.environ.get("INRIA_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+
+
+@dataclasses.dataclass
+class Entry:
+    group: str          # short group name ('codec', 'objectives', ...)
+    name: str
+    value: str          # 'module:attr'
+    distribution: str
+    version: str
+    requires: str | None  # the plugin's specifier on 'inria', e.g. '>=0.1,<0.2'
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.distribution}:{self.name}"
+
+    def compatibility(self) -> str | None:
+        """None when compatible, else the reason."""
+        if self.distribution == CORE_DIST or self.requires is None:
+            return None if self.distribution == CORE_DIST else (
+                f"{self.distribution} {self.version} does not declare the inria API range it supports")
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            spec = SpecifierSet(self.requires)
+        except InvalidSpecifier:
+            return f"{self.distribution} {self.version} declares an invalid inria range '{self.requires}'"
+        if spec.contains(API_VERSION, prereleases=True):
+            return None
+        return (f"{self.distribution} {self.version} supports inria{self.requires}, "
+                f"but inria {API_VERSION} is installed")
+
+    def status(self) -> str:
+        reason = self.compatibility()
+        return "installed" if reason is None else f"incompatible: {reason}"
+
+
+def _inria_requirement(dist: md.Distribution) -> str | None:
+    for req in dist.requires or []:
+        m = re.match(r"^\s*inria(?![\w.-])\s*(\[[^\]]*\])?\s*\(?([^;)]*)\)?", req)
+        if m:
+            if ";" in req and "extra ==" in req:
+                continue
+            return m.group(2).strip() or ""
+    return None
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict:
+    """The first-party plugin catalog (registry.yaml shipped in the core)."""
+    import yaml
+
+    path = Path(__file__).with_name("registry.yaml")
+    if not path.is_file():
+        return {"plugins": []}
+    return yaml.safe_load(path.read_text()) or {"plugins": []}
+
+
+def install_hint(group: str, name: str) -> str | None:
+    for plugin in catalog().get("plugins", []):
+        if name in (plugin.get("provides", {}) or {}).get(group, []) or []:
+            dist = plugin["distribution"]
+            return f"'{name}' is provided by {dist}, which is not installed: pip install {dist}"
+    return None
+
+
+class Registry:
+    """A snapshot of the installed plugins (scanned once)."""
+
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self._loaded: dict[tuple[str, str], Any] = {}
+        seen: set[str] = set()
+        for dist in md.distributions():
+            dist_name = (dist.metadata["Name"] or "").strip()
+            key = dist_name.lower().replace("_", "-")
+            if not dist_name or key in seen:
+                continue
+            seen.add(key)
+            eps = [ep for ep in dist.entry_points if ep.group.startswith("inria.")]
+            if not eps:
+                continue
+            requires = _inria_requirement(dist) if key != CORE_DIST else None
+            for ep in eps:
+                group = ep.group[len("inria."):]
+                if group not in ALL_GROUPS:
+                    continue
+                self._entries.append(Entry(group, ep.name, ep.value, dist_name, dist.version, requires))
+
+    # -- listing (metadata only) ---------------------------------------------
+    def entries(self, group: str | None = None) -> list[Entry]:
+        return [e for e in self._entries if group is None or e.group == group]
+
+    def names(self, group: str | None = None) -> list[str]:
+        return sorted({e.name for e in self.entries(group)})
+
+    def groups_of(self, name: str) -> list[str]:
+        return sorted({e.group for e in self._entries if e.name == name})
+
+    # -- resolution ------------------------------------------------------------
+    def find(self, group: str, name: str) -> Entry:
+        """The unique entry for ``name`` (or ``distribution:name``) in ``group``."""
+        if group not in ALL_GROUPS:
+            raise InriaError(f"unknown interface '{group}'", hint=did_you_mean(group, INTERFACE_GROUPS))
+        dist = None
+        if ":" in name:
+            dist, name = name.split(":", 1)
+        matches = [e for e in self.entries(group) if e.name == name]
+        if dist is not None:
+            norm = dist.lower().replace("_", "-")
+            matches = [e for e in matches if e.distribution.lower().replace("_", "-") == norm]
+        if not matches:
+            label = group.rstrip("s") if group in TRAIN_GROUPS else group
+            hint = install_hint(group, name) or did_you_mean(name, self.names(group))
+            raise InriaError(f"unknown {label} '{name}'" + (f" in {dist}" if dist else ""), hint=hint)
+        if len(matches) > 1:
+            dists = " and ".join(e.distribution for e in matches)
+            raise InriaError(f"{group} '{name}' is provided twice, by {dists}",
+                             hint=f"pick one as '{matches[0].distribution}:{name}'")
+        return matches[0]
+
+    def load(self, group: str, name: str) -> Any:
+        """Import and return the object behind ``name`` (a class or function)."""
+        entry = self.find(group, name)
+        key = (group, entry.qualified)
+        if key in self._loaded:
+            return self._loaded[key]
+        reason = entry.compatibility()
+        if reason is not None:
+            raise InriaError(f"refusing {group} '{name}': {reason}",
+                             hint=f"install a {entry.distribution} release that supports inria {API_VERSION}")
+        obj = _import_entry(entry, unique=":" not in name and len(self.entries(group)) > 0)
+        if isinstance(obj, type):
+            obj.name = entry.name  # the class learns the name it was registered under
+        self._loaded[key] = obj
+        return obj
+
+    def create(self, group: str, name: str, config: dict | None = None, where: str | None = None):
+        from .config import build
+
+        cls = self.load(group, name)
+        cfg = build(cls.Config, config or {}, where=where or f"{name}")
+        return cls(cfg)
+
+    def describe(self, name: str, group: str | None = None) -> str:
+        from .config import describe as rows_of
+
+        groups = [group] if group else self.groups_of(name)
+        if not groups:
+            for g in ALL_GROUPS:
+                if install_hint(g, name):
+                    raise InriaError(install_hint(g, name))
+            raise InriaError(f"unknown implementation '{name}'", hint=did_you_mean(name, self.names()))
+        out = []
+        for g in groups:
+            entry = self.find(g, name)
+            obj = self.load(g, name)
+            out.append(f"{name} ({g}) from {entry.distribution} {entry.version}")
+            docline = (obj.__doc__ or "").strip().splitlines()
+            if docline:
+                out.append(f"  {docline[0]}")
+            config_cls = getattr(obj, "Config", None)
+            if config_cls is not None:
+                out.append("  config:")
+                for row in rows_of(config_cls):
+                    out.append(f"    {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
+            verbs = getattr(obj, "verbs", None)
+            if callable(verbs):
+                out.append("  verbs:")
+                for v in verbs().values():
+                    ins = ", ".join(f"{k}: {t}" for k, t in v.inputs.items())
+                    outs = ", ".join(f"{k}: {t}" for k, t in v.outputs.items())
+                    out.append(f"    {v.name}({ins}) -> {outs}  {v.doc.splitlines()[0] if v.doc else ''}")
+                    if v.params is not None:
+                        for row in rows_of(v.params):
+                            out.append(f"      with {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
+        return "\n".join(out)
+
+    def load_all(self, group: str) -> dict[str, Any]:
+        """Load every entry of a group, each in isolation (for hooks, commands)."""
+        loaded = {}
+        for entry in self.entries(group):
+            try:
+                if entry.compatibility() is not None:
+                    raise InriaError(entry.compatibility())
+                loaded[entry.qualified] = _import_entry(entry, unique=False)
+            except Exception as e:  # one broken plugin never stops the others
+                msg = f"plugin {entry.distribution} ({group} '{entry.name}') failed to load: {type(e).__name__}: {e}"
+                if strict():
+                    raise InriaError(msg) from None
+                warnings.warn(msg, stacklevel=2)
+        return loaded
+
+
+def _import_entry(entry: Entry, unique: bool) -> Any:
+    try:
+        if unique:
+            # stevedore picks one named plugin and imports only it.
+            from stevedore import DriverManager
+
+            def fail(_mgr, _ep, err):
+                raise err
+
+            mgr = DriverManager(namespace=f"inria.{entry.group}", name=entry.name, invoke_on_load=False,
+                                on_load_failure_callback=fail, warn_on_missing_entrypoint=False)
+            return mgr.driver
+        return md.EntryPoint(entry.name, entry.value, f"inria.{entry.group}").load()
+    except InriaError:
+        raise
+    except Exception as e:
+        if unique and type(e).__name__ in ("NoMatches", "MultipleMatches"):
+            # stevedore's entry-point cache can lag behind an install made in
+            # this same process; fall back to the metadata we already read.
+            return _import_entry(entry, unique=False)
+        raise InriaError(f"plugin {entry.distribution} {entry.version} failed to import {entry.group} "
+                         f"'{entry.name}' ({entry.value}): {type(e).__name__}: {e}") from None
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry() -> Registry:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = Registry()
+    return _REGISTRY
+
+
+def reset_registry() -> None:
+    """Forget the scan (tests that install plugins at run time)."""
+    global _REGISTRY
+    _REGISTRY = None
+    md_cache = getattr(md, "_cache_clear", None)
+    if callable(md_cache):
+        md_cache()
+
+
+def distribution_of(cls: type) -> tuple[str, str]:
+    """(distribution, version) that registered ``cls``; ('unregistered', '0') otherwise."""
+    value = f"{cls.__module__}:{cls.__qualname__}"
+    for e in get_registry().entries():
+        if e.value.replace(" ", "") == value:
+            return e.distribution, e.version
+    return "unregistered", "0"
