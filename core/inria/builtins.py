@@ -1,0 +1,135 @@
+"""Built-in recipe steps (``run: images``, ``run: vectors``, ``run: attack``, ``run: report``).
+
+They are declared like plugin implementations (a Config and verbs with typed
+inputs and outputs) so the runner validates them the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from .artifacts import Grouped
+from .config import doc
+from .errors import InriaError
+from .interfaces.base import Component, verb
+
+
+@dataclasses.dataclass
+class ImagesConfig:
+    source: str = doc("samples", "a folder of JPEG/PNG/WebP/TIFF images, 'samples' (scikit-image's photographs) "
+                                 "or 'digits' (scikit-learn's handwritten digits, with labels)")
+    size: Optional[int] = doc(None, "square side: resize the short side and centre-crop (digits: resize)")
+    limit: Optional[int] = doc(None, "keep at most this many images")
+    names: Optional[list[str]] = doc(None, "for source 'samples': which photographs (inria.data.images.SAMPLE_PHOTOS)")
+    split: str = doc("all", "for source 'digits': train, test or all (a fixed stratified 80/20 split)")
+
+    def validate(self):
+        if self.size is not None and not 1 <= self.size <= 8192:
+            raise ValueError(f"size {self.size} is outside 1..8192")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit {self.limit} must be >= 1")
+
+
+class Images(Component):
+    """Load images (any mode -> RGB float in [0, 1]); corrupt files in a folder are skipped with a warning."""
+
+    interface = "builtin"
+    name = "images"
+    Config = ImagesConfig
+
+    @verb(outputs={"images": "images", "labels": "labels?"})
+    def run(self, ctx):
+        from .data import images as data
+
+        c = self.config
+        if c.source == "samples":
+            imgs, _ = data.samples(c.names, size=c.size, limit=c.limit)
+            return {"images": imgs}
+        if c.source == "digits":
+            x, y = data.digits(c.split, size=c.size)
+            if c.limit:
+                x, y = x[: c.limit], y[: c.limit]
+            return {"images": x, "labels": y}
+        imgs, _ = data.load_folder(c.source, limit=c.limit)
+        if c.size:
+            imgs = [data.center_square(t, c.size) for t in imgs]
+        return {"images": imgs}
+
+
+@dataclasses.dataclass
+class VectorsConfig:
+    path: str = doc(help=".npy (memory-mapped), .fvecs, .bvecs or .ivecs file")
+    limit: Optional[int] = doc(None, "keep the first rows only")
+
+
+class Vectors(Component):
+    """Load vectors from a file."""
+
+    interface = "builtin"
+    name = "vectors"
+    Config = VectorsConfig
+
+    @verb(outputs={"vectors": "vectors"})
+    def run(self, ctx):
+        from .data.vectors import load_vectors
+
+        x = load_vectors(self.config.path)
+        if self.config.limit:
+            x = x[: self.config.limit]
+        return {"vectors": np.asarray(x, dtype=np.float32)}
+
+
+@dataclasses.dataclass
+class AttackConfig:
+    attacks: list[str] = doc(["none", "jpeg_50", "crop_0.5", "brightness_1.5"],
+                             "attack names (see inria.ops.attacks): one group of images per attack")
+
+    def validate(self):
+        from .ops.attacks import parse
+
+        if not self.attacks:
+            raise ValueError("attacks: give at least one attack name")
+        for a in self.attacks:
+            try:
+                parse(a)
+            except InriaError as e:
+                raise ValueError(f"attacks: {e}") from None
+
+
+class Attack(Component):
+    """Apply each attack to every image; downstream steps run once per attack."""
+
+    interface = "builtin"
+    name = "attack"
+    Config = AttackConfig
+
+    @verb(inputs={"images": "images"}, outputs={"images": "images"})
+    def run(self, ctx, images):
+        from .ops.attacks import apply
+
+        return {"images": Grouped((a, apply(a, images)) for a in self.config.attacks)}
+
+
+@dataclasses.dataclass
+class ReportConfig:
+    title: Optional[str] = doc(None, "report title (default: the recipe name)")
+
+
+class Report(Component):
+    """Write report.html now (the runner also writes it when the run ends)."""
+
+    interface = "builtin"
+    name = "report"
+    Config = ReportConfig
+
+    @verb(outputs={"metrics": "metrics"})
+    def run(self, ctx):
+        from .report.html import write_report
+
+        path = write_report(ctx.run_dir, title=self.config.title)
+        return {"metrics": {"report": str(path)}}
+
+
+BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Report)}

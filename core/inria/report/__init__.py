@@ -1,0 +1,1 @@
+"""report.html: one page per run, readable offline (images and plots embedded)."""
