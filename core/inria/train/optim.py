@@ -1,0 +1,98 @@
+"""The core's optimizers (``inria.optimizers``) and param-group rules (``inria.param_groups``).
+
+An optimizer entry point is a factory
+``fn(param_groups: list[dict], lr: float, weight_decay: float, **optimizer_args) -> torch.optim.Optimizer``.
+
+A param-group entry point is ``fn(model, weight_decay: float, **param_groups_args) -> list[dict]``:
+each dict has ``params`` and may set ``weight_decay`` and ``lr_scale`` (a
+multiplier of the learning rate, as timm's layer decay does). Parameters in
+no group are frozen (``requires_grad=False``) by the trainer, so a rule like
+"attention only" is just a rule that returns fewer parameters.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..errors import InriaError
+
+
+def _no_weight_decay_names(model) -> set[str]:
+    fn = getattr(model, "no_weight_decay", None)
+    return set(fn()) if callable(fn) else set()
+
+
+def all_parameters(model, weight_decay: float, layer_decay: float | None = None,
+                   no_weight_decay: list[str] | tuple[str, ...] = ()) -> list[dict]:
+    """Every trainable parameter; no weight decay on norms, biases, 1-d tensors and ``model.no_weight_decay()``.
+
+    ``layer_decay`` (e.g. 0.75) scales the learning rate down layer by layer
+    from the head, through timm's ``param_groups_layer_decay`` (the model must
+    have timm's ``group_matcher``).
+    """
+    from timm.optim import param_groups_layer_decay, param_groups_weight_decay
+
+    skip = _no_weight_decay_names(model) | set(no_weight_decay)
+    if layer_decay is not None:
+        if not callable(getattr(model, "group_matcher", None)):
+            raise InriaError(f"layer_decay needs a timm model with group_matcher(); {type(model).__name__} has none",
+                             where="param_groups_args.layer_decay")
+        return param_groups_layer_decay(model, weight_decay=weight_decay, no_weight_decay_list=skip,
+                                        layer_decay=float(layer_decay))
+    return param_groups_weight_decay(model, weight_decay=weight_decay, no_weight_decay_list=skip)
+
+
+def adamw(param_groups: list[dict], lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8,
+          **kw: Any) -> torch.optim.Optimizer:
+    """torch.optim.AdamW."""
+    return torch.optim.AdamW(param_groups, lr=lr, weight_decay=weight_decay, betas=tuple(betas), eps=eps, **kw)
+
+
+def sgd(param_groups: list[dict], lr: float, weight_decay: float, momentum: float = 0.9, nesterov: bool = False,
+        **kw: Any) -> torch.optim.Optimizer:
+    """torch.optim.SGD with momentum 0.9 by default."""
+    return torch.optim.SGD(param_groups, lr=lr, weight_decay=weight_decay, momentum=momentum,
+                           nesterov=nesterov, **kw)
+
+
+def lamb(param_groups: list[dict], lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-6,
+         **kw: Any) -> torch.optim.Optimizer:
+    """LAMB (You et al. 2020) from timm.optim, as DeiT III and Stable Signature train with it."""
+    from timm.optim import Lamb
+
+    return Lamb(param_groups, lr=lr, weight_decay=weight_decay, betas=tuple(betas), eps=eps, **kw)
+
+
+def build_optimizer(model, config, lr: float | None = None, registry=None) -> torch.optim.Optimizer:
+    """Param groups by ``config.param_groups``, then the optimizer by ``config.optimizer``.
+
+    Parameters that the rule leaves out are frozen. ``lr_scale`` of a group
+    multiplies its learning rate (the schedule then scales every group alike).
+    ``lr`` overrides ``config.lr`` (the trainer passes the batch-scaled one).
+    """
+    from ..registry import get_registry
+
+    reg = registry or get_registry()
+    rule = reg.load("param_groups", config.param_groups)
+    try:
+        groups = list(rule(model, weight_decay=config.weight_decay, **config.param_groups_args))
+    except TypeError as e:
+        raise InriaError(f"param_groups '{config.param_groups}' rejected its arguments: {e}",
+                         where="train.param_groups_args") from None
+    chosen = {id(p) for g in groups for p in g["params"]}
+    if not chosen:
+        raise InriaError(f"param_groups '{config.param_groups}' selected no parameter of {type(model).__name__}",
+                         where="train.param_groups")
+    for p in model.parameters():
+        if id(p) not in chosen:
+            p.requires_grad_(False)
+    lr = config.lr if lr is None else lr
+    for g in groups:
+        g["lr"] = lr * float(g.get("lr_scale", 1.0))
+    factory = reg.load("optimizers", config.optimizer)
+    try:
+        return factory(groups, lr=lr, weight_decay=config.weight_decay, **config.optimizer_args)
+    except TypeError as e:
+        raise InriaError(f"optimizer '{config.optimizer}' rejected its arguments: {e}",
+                         where="train.optimizer_args") from None
