@@ -243,7 +243,8 @@ def _import_entry(entry: Entry, unique: bool) -> Any:
                 raise err
 
             mgr = DriverManager(namespace=f"inria.{entry.group}", name=entry.name, invoke_on_load=False,
-                                on_load_failure_callback=fail, warn_on_missing_entrypoint=False)
+                                on_load_failure_callback=fail,
+                                on_missing_entrypoints_callback=lambda names: None)
             return mgr.driver
         return md.EntryPoint(entry.name, entry.value, f"inria.{entry.group}").load()
     except InriaError:

@@ -1,0 +1,39 @@
+# `make demo` and `make test` work on a fresh machine: they create .venv when
+# missing and install the core and every plugin in ONE pip call with the
+# committed constraints, so the resolver sees every plugin's needs at once.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+STAMP := $(VENV)/.installed
+PYTEST_FLAGS ?= -n 2 -q
+export INRIA_PROGRESS ?= 0
+
+.PHONY: install demo test test-slow bench gpu-faiss clean
+
+$(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml)
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24" "setuptools>=68" wheel
+	$(PY) -m pip install -q --no-build-isolation -c constraints.txt -e ".[test]" $(addprefix -e ,$(PLUGIN_DIRS))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/inria run quickstart
+
+# CI runs this (through .ci/run) with INRIA_STRICT_PLUGINS=1: a plugin that fails
+# to import is an error, not a warning.
+test: install
+	INRIA_STRICT_PLUGINS=1 $(VENV)/bin/pytest $(PYTEST_FLAGS)
+
+test-slow: install
+	INRIA_STRICT_PLUGINS=1 $(VENV)/bin/pytest $(PYTEST_FLAGS) -m slow
+
+# Swap faiss-cpu for the CUDA build; the two ship the same module, so never
+# leave both installed.
+gpu-faiss: install
+	$(PY) -m pip uninstall -y faiss-cpu
+	$(PY) -m pip install "faiss-gpu-cu12"
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,335 @@
+"""``inria new-plugin NAME --interface X``: a working plugin package to start from.
+
+The generated package installs with pip, registers one implementation under
+``inria.<interface>``, and its first test checks that the registry discovers
+it and that a recipe step can use it.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+from . import __version__
+from .errors import InriaError
+
+_IMPL = {
+    "codec": ('''
+        """A lossless example codec: PNG bytes (replace compress/decompress with yours)."""
+        import dataclasses
+        import io
+
+        from inria.config import doc
+        from inria.errors import InriaError
+        from inria.interfaces import Codec
+
+
+        @dataclasses.dataclass
+        class Config:
+            compress_level: int = doc(6, "zlib level 0..9")
+
+            def validate(self):
+                if not 0 <= self.compress_level <= 9:
+                    raise ValueError(f"compress_level {self.compress_level} is outside 0..9")
+
+
+        class {cls}(Codec):
+            """Example codec: PNG."""
+
+            Config = Config
+
+            def compress(self, image) -> bytes:
+                from inria.ops.image import to_pil
+
+                if getattr(image, "dim", lambda: 0)() != 3 or image.shape[0] != 3:
+                    raise InriaError(f"expected a (3, H, W) image, got {tuple(getattr(image, 'shape', ()))}")
+                buf = io.BytesIO()
+                to_pil(image).save(buf, format="PNG", compress_level=self.config.compress_level)
+                return buf.getvalue()
+
+            def decompress(self, data: bytes):
+                from PIL import Image, UnidentifiedImageError
+
+                from inria.ops.image import from_pil
+
+                try:
+                    return from_pil(Image.open(io.BytesIO(data)))
+                except (UnidentifiedImageError, OSError) as e:
+                    raise InriaError(f"not a PNG bitstream ({e})") from None
+        ''', '''
+        def test_roundtrip_is_lossless():
+            import torch
+
+            codec = inria.create("codec", "{name}")
+            x = torch.rand(3, 16, 24)
+            y = codec.decompress(codec.compress(x))
+            assert y.shape == x.shape
+            assert (y - (x * 255).round() / 255).abs().max() < 1e-6
+        '''),
+    "index": ('''
+        """An exact (brute-force) example index on numpy."""
+        import dataclasses
+
+        import numpy as np
+
+        from inria.config import doc
+        from inria.interfaces import Index
+
+
+        @dataclasses.dataclass
+        class Config:
+            metric: str = doc("l2", "l2 or ip")
+
+
+        class {cls}(Index):
+            """Example index: brute force."""
+
+            Config = Config
+
+            def __init__(self, config=None, **kw):
+                super().__init__(config, **kw)
+                self.x = None
+                self.ids = None
+
+            def train(self, x):
+                pass
+
+            def add(self, x, ids=None):
+                x = np.asarray(x, dtype=np.float32)
+                ids = np.arange(len(x)) if ids is None else np.asarray(ids)
+                self.x = x if self.x is None else np.vstack([self.x, x])
+                self.ids = ids if self.ids is None else np.concatenate([self.ids, ids])
+
+            @property
+            def ntotal(self):
+                return 0 if self.x is None else len(self.x)
+
+            def search(self, q, k):
+                q = np.asarray(q, dtype=np.float32)
+                if self.config.metric == "ip":
+                    s = -(q @ self.x.T)
+                else:
+                    s = (q ** 2).sum(1)[:, None] - 2 * q @ self.x.T + (self.x ** 2).sum(1)[None]
+                order = np.argsort(s, axis=1)[:, :k]
+                return np.take_along_axis(s, order, 1), self.ids[order]
+        ''', '''
+        def test_finds_itself():
+            import numpy as np
+
+            index = inria.create("index", "{name}")
+            x = np.random.default_rng(0).normal(size=(50, 8)).astype("float32")
+            index.add(x)
+            D, I = index.search(x[:5], 1)
+            assert (I[:, 0] == np.arange(5)).all()
+        '''),
+    "watermarker": ('''
+        """An example watermarker: one message bit per 8x8 block's mean parity (fragile; replace it)."""
+        import dataclasses
+
+        import numpy as np
+
+        from inria.config import doc
+        from inria.eval.metrics import binomial_pvalue, bit_accuracy
+        from inria.interfaces import Detection, Watermarker
+
+
+        @dataclasses.dataclass
+        class Config:
+            bits: int = doc(32, "message length")
+            fpr: float = doc(1e-6, "target false-positive rate")
+
+
+        class {cls}(Watermarker):
+            """Example watermarker: least significant bit of the blue channel."""
+
+            Config = Config
+
+            def __init__(self, config=None, **kw):
+                super().__init__(config, **kw)
+                self.bits = self.config.bits
+
+            def embed(self, images, messages=None):
+                import torch
+
+                out = []
+                for im, m in zip(images, messages):
+                    v = (im * 255).round()
+                    flat = v[2].flatten()
+                    reps = np.resize(m.astype(np.float64), flat.numel())
+                    flat = flat - flat % 2 + torch.from_numpy(reps).to(flat)
+                    v[2] = flat.view_as(v[2])
+                    out.append(v / 255)
+                return torch.stack(out), messages
+
+            def detect(self, images, reference=None):
+                bits = []
+                for im in images:
+                    lsb = ((im[2] * 255).round().flatten() % 2).numpy()
+                    usable = lsb[: len(lsb) // self.bits * self.bits].reshape(-1, self.bits)
+                    bits.append(usable.mean(0) > 0.5)
+                bits = np.array(bits)
+                acc = bit_accuracy(bits, reference) if reference is not None else np.full(len(bits), np.nan)
+                matches = np.round(acc * self.bits) if reference is not None else np.zeros(len(bits))
+                p = binomial_pvalue(matches, self.bits) if reference is not None else np.ones(len(bits))
+                return Detection(bits=bits, p_value=p, detected=p < self.config.fpr, score=matches,
+                                 bit_accuracy=acc, fpr=self.config.fpr)
+        ''', '''
+        def test_embed_then_detect():
+            import torch
+
+            wm = inria.create("watermarker", "{name}")
+            x = torch.rand(2, 3, 32, 32)
+            msg = wm.random_messages(2)
+            marked, _ = wm.embed(x, msg)
+            det = wm.detect(marked, msg)
+            assert det.bit_accuracy.min() == 1.0 and det.detected.all()
+        '''),
+    "curator": ('''
+        """An example curator: uniform random sampling (replace with your method)."""
+        import dataclasses
+
+        import numpy as np
+
+        from inria.config import doc
+        from inria.errors import InriaError
+        from inria.interfaces import Curator
+
+
+        @dataclasses.dataclass
+        class Config:
+            seed: int = doc(0, "random seed")
+
+
+        class {cls}(Curator):
+            """Example curator: random rows."""
+
+            Config = Config
+            n_rows = 0
+
+            def fit(self, embeddings, ctx=None):
+                self.n_rows = len(embeddings)
+                return {"rows": self.n_rows}
+
+            def sample(self, n):
+                if n > self.n_rows:
+                    raise InriaError(f"n={n} is larger than the {self.n_rows} fitted rows")
+                return np.sort(np.random.default_rng(self.config.seed).choice(self.n_rows, n, replace=False))
+        ''', '''
+        def test_samples_distinct_rows():
+            import numpy as np
+
+            cur = inria.create("curator", "{name}")
+            cur.fit(np.zeros((100, 4), dtype="float32"))
+            idx = cur.sample(10)
+            assert len(set(idx.tolist())) == 10
+        '''),
+    "backbone": ('''
+        """An example backbone: a tiny CNN (replace with your architecture)."""
+        import dataclasses
+
+        import numpy as np
+
+        from inria.config import doc
+        from inria.interfaces import Backbone
+
+
+        @dataclasses.dataclass
+        class Config:
+            num_classes: int = doc(10, "classifier outputs")
+            width: int = doc(16, "channels")
+
+
+        class {cls}(Backbone):
+            """Example backbone: conv -> pool -> linear."""
+
+            Config = Config
+
+            def __init__(self, config=None, **kw):
+                import torch.nn as nn
+
+                super().__init__(config, **kw)
+                w = self.config.width
+                self.features = nn.Sequential(nn.Conv2d(3, w, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                self.head = nn.Linear(w, self.config.num_classes)
+                self._module = nn.Sequential(self.features, self.head)
+
+            @property
+            def module(self):
+                return self._module
+
+            def embed(self, images):
+                import torch
+
+                with torch.no_grad():
+                    return self.features(images).numpy().astype(np.float32)
+
+            def classify(self, images):
+                import torch
+
+                with torch.no_grad():
+                    return self._module(images)
+        ''', '''
+        def test_shapes():
+            import torch
+
+            bb = inria.create("backbone", "{name}")
+            x = torch.rand(4, 3, 16, 16)
+            assert bb.embed(x).shape == (4, 16)
+            assert bb.classify(x).shape == (4, 10)
+        '''),
+}
+
+
+def new_plugin(name: str, interface: str, parent: str | Path = "plugins") -> Path:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise InriaError(f"plugin name '{name}' must be lower case letters, digits and underscores (e.g. my_codec)")
+    if interface not in _IMPL:
+        raise InriaError(f"unknown interface '{interface}'", hint=f"accepted: {', '.join(_IMPL)}")
+    root = Path(parent) / name.replace("_", "-")
+    if root.exists():
+        raise InriaError("folder already exists; nothing was written", where=str(root))
+    pkg = f"inria_{name}"
+    cls = "".join(p.capitalize() for p in name.split("_"))
+    impl, test = _IMPL[interface]
+    major, minor = __version__.split(".")[:2]
+    files = {
+        "pyproject.toml": f'''
+            [build-system]
+            requires = ["setuptools>=68"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "inria-plugin-{name.replace('_', '-')}"
+            version = "0.1.0"
+            description = "An inria {interface} plugin."
+            requires-python = ">=3.10"
+            # The core API range this plugin supports; the registry refuses the
+            # plugin, naming both versions, when the installed core is outside it.
+            dependencies = ["inria>={major}.{minor},<{major}.{int(minor) + 1}"]
+
+            [project.entry-points."inria.{interface}"]
+            {name} = "{pkg}.{name}:{cls}"
+
+            [tool.setuptools.packages.find]
+            where = ["src"]
+            ''',
+        f"src/{pkg}/__init__.py": f'"""inria plugin {name}: a {interface}."""\n',
+        f"src/{pkg}/{name}.py": impl.replace("{cls}", cls).replace("{name}", name),
+        "tests/test_discovery.py": textwrap.dedent(f'''
+            """The first test of every plugin: the registry finds it and builds it."""
+            import inria
+
+
+            def test_discovered():
+                assert "{name}" in inria.available("{interface}")
+                impl = inria.create("{interface}", "{name}")
+                assert type(impl).name == "{name}"
+            ''') + textwrap.dedent(test.replace("{name}", name)),
+        "README.md": f"# inria-plugin-{name.replace('_', '-')}\n\nAn inria {interface} plugin (`{interface}: {name}` in recipes).\n\n"
+                     f"```\npip install -e .\npytest tests\ninria describe {name}\n```\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    return root
