@@ -130,11 +130,12 @@ def apply_overrides(doc: dict, overrides: list[str], source: str) -> dict:
                 continue
             if not isinstance(node, dict):
                 raise InriaError(f"--set {path}: '{'.'.join(walked)}' is not a mapping")
-            in_free_block = bool(walked) and walked[-1] in ("with", "vars", "inputs")
+            in_free_block = (bool(walked) and walked[-1] in ("with", "vars", "inputs")) or (not walked and key in TOP_KEYS)
             if last:
                 if key not in node and not in_free_block:
+                    known = TOP_KEYS if not walked else node.keys()
                     raise InriaError(f"--set {path}: no key '{key}' in {'.'.join(walked) or 'the recipe'}",
-                                     hint=did_you_mean(key, node.keys()))
+                                     hint=did_you_mean(key, known))
                 node[key] = _parse_value(value)
             else:
                 if key not in node:
