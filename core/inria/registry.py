@@ -113,16 +113,20 @@ class Registry:
         self._loaded: dict[tuple[str, str], Any] = {}
         seen: set[str] = set()
         for dist in md.distributions():
+            # Read the small entry_points.txt first and parse METADATA (an
+            # email-format file, slow to parse) only for inria plugins.
+            text = dist.read_text("entry_points.txt") or ""
+            if "[inria." not in text:
+                continue
             dist_name = (dist.metadata["Name"] or "").strip()
             key = dist_name.lower().replace("_", "-")
             if not dist_name or key in seen:
                 continue
             seen.add(key)
-            eps = [ep for ep in dist.entry_points if ep.group.startswith("inria.")]
-            if not eps:
-                continue
             requires = _inria_requirement(dist) if key != CORE_DIST else None
-            for ep in eps:
+            for ep in dist.entry_points:
+                if not ep.group.startswith("inria."):
+                    continue
                 group = ep.group[len("inria."):]
                 if group not in ALL_GROUPS:
                     continue
