@@ -11,6 +11,7 @@ no group are frozen (``requires_grad=False``) by the trainer, so a rule like
 """
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 import torch
@@ -27,20 +28,35 @@ def all_parameters(model, weight_decay: float, layer_decay: float | None = None,
                    no_weight_decay: list[str] | tuple[str, ...] = ()) -> list[dict]:
     """Every trainable parameter; no weight decay on norms, biases, 1-d tensors and ``model.no_weight_decay()``.
 
+    The rule is timm's ``param_groups_weight_decay`` (names may be fnmatch
+    patterns), written out here so a trainer start does not import timm (3 s).
     ``layer_decay`` (e.g. 0.75) scales the learning rate down layer by layer
     from the head, through timm's ``param_groups_layer_decay`` (the model must
     have timm's ``group_matcher``).
     """
-    from timm.optim import param_groups_layer_decay, param_groups_weight_decay
-
     skip = _no_weight_decay_names(model) | set(no_weight_decay)
     if layer_decay is not None:
+        from timm.optim import param_groups_layer_decay
+
         if not callable(getattr(model, "group_matcher", None)):
             raise InriaError(f"layer_decay needs a timm model with group_matcher(); {type(model).__name__} has none",
-                             where="param_groups_args.layer_decay")
+                             where="train.param_groups_args.layer_decay")
         return param_groups_layer_decay(model, weight_decay=weight_decay, no_weight_decay_list=skip,
                                         layer_decay=float(layer_decay))
-    return param_groups_weight_decay(model, weight_decay=weight_decay, no_weight_decay_list=skip)
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if not weight_decay or p.ndim <= 1 or name.endswith(".bias") or any(fnmatch.fnmatch(name, s) for s in skip):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    groups = []
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    if decay:
+        groups.append({"params": decay, "weight_decay": weight_decay})
+    return groups
 
 
 def adamw(param_groups: list[dict], lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8,
