@@ -10,11 +10,17 @@ from inria.train import TensorData, TrainConfig, Trainer
 from inria.train import checkpoint as ckpt_io
 
 
-def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, tiny_run, run_script):
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, tiny_run):
     # uninterrupted reference: 2 epochs x 12 steps, checkpoints every 5 steps
     tiny_run.main(["--out", tmp_path / "ref", "--weights", tmp_path / "ref.pt"])
-    killed = run_script(["--out", tmp_path / "run", "--kill-at", 17])
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # the run to kill is a forked child (torch already imported; a fresh interpreter is the slow test below)
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=tiny_run.main,
+                                                        args=(["--out", tmp_path / "run", "--kill-at", 17],))
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL
     ck = ckpt_io.load(tmp_path / "run" / "checkpoints" / "last.pt")
     assert (ck["global_step"], ck["epoch"], ck["step_in_epoch"]) == (15, 1, 3)  # mid second epoch
     assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
@@ -25,6 +31,17 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, tiny_ru
         assert torch.equal(ref[k], res[k]), k
     # and the run did move: the weights are not the initial ones
     assert not torch.equal(ref["3.weight"], tiny_run.model(0.2).state_dict()["3.weight"])
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_fresh_interpreter_then_resume_in_another(tmp_path, tiny_run, run_script):
+    tiny_run.main(["--out", tmp_path / "ref", "--weights", tmp_path / "ref.pt"])
+    killed = run_script(["--out", tmp_path / "run", "--kill-at", 13])
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    resumed = run_script(["--out", tmp_path / "run", "--resume", "--weights", tmp_path / "res.pt"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    ref, res = torch.load(tmp_path / "ref.pt"), torch.load(tmp_path / "res.pt")
+    assert all(torch.equal(ref[k], res[k]) for k in ref)
 
 
 def test_crash_then_resume_with_ema_and_accum_is_exact(tmp_path, tiny_run):

@@ -85,11 +85,26 @@ def main(argv: list[str] | None = None) -> dict:
     ctx = StepContext(out_dir=Path(a.out), step_id="tiny", run_dir=Path(a.out), resume=a.resume)
     trainer = Trainer(model(a.dropout), TensorData(*data()), cfg, ctx=ctx, objective=NoisyCE(a.noise, a.kill_at, a.crash_at))
     metrics = trainer.fit()
+    if trainer.world_size > 1:  # what the distributed helpers see on each rank
+        import json
+
+        from inria import distributed as dist
+
+        seen = {"rank": dist.rank(), "world": dist.world_size(), "seed": torch.initial_seed(),
+                "broadcast": dist.broadcast_object({"from": dist.rank()}),
+                "sum": dist.all_reduce_sum(torch.tensor([dist.rank() + 1.0])).item(),
+                "gathered": dist.all_gather_object(dist.rank() * 10)}
+        Path(a.out, f"rank{dist.rank()}.json").write_text(json.dumps(seen))
     if a.weights and trainer.rank == 0:
         state = {k: v.clone() for k, v in trainer.module.state_dict().items()}
         if trainer.ema_module is not None:
             state.update({f"ema.{k}": v.clone() for k, v in trainer.ema_module.state_dict().items()})
         torch.save(state, a.weights)
+    if trainer.world_size > 1:
+        from inria import distributed as dist
+
+        dist.barrier()
+        dist.destroy()
     return metrics
 
 

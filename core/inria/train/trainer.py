@@ -28,7 +28,7 @@ import torch
 
 from .. import distributed as dist
 from ..context import StepContext, resolve_device
-from ..errors import InriaError
+from ..errors import InriaError, did_you_mean
 from . import checkpoint as ckpt_io
 from .config import TrainConfig, config_diff
 from .data import CheckedCollate, ResumableSampler, to_device, unwrap_worker_error
@@ -75,6 +75,17 @@ def _load_component(group: str, name: str, args: dict, where: str) -> Callable:
 
     obj = get_registry().load(group, name)
     if isinstance(obj, type):
+        import inspect
+
+        try:
+            params = inspect.signature(obj).parameters
+        except (TypeError, ValueError):
+            params = {}
+        if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            for key in args:
+                if key not in params:
+                    raise InriaError(f"{group.rstrip('s')} '{name}' has no argument '{key}'", where=where,
+                                     hint=did_you_mean(key, [k for k in params if k != "self"]))
         try:
             return obj(**args)
         except TypeError as e:
@@ -190,7 +201,7 @@ class Trainer:
 
         # -- named components ----------------------------------------------------
         if objective is None:
-            objective = _load_component("objectives", config.objective, config.objective_args, "train.objective")
+            objective = _load_component("objectives", config.objective, config.objective_args, "train.objective_args")
             self.objective_name = config.objective
         else:
             self.objective_name = getattr(objective, "name", None) or type(objective).__name__
