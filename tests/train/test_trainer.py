@@ -222,3 +222,27 @@ def test_callbacks_get_epochs_and_their_metrics_are_logged(tmp_path):
     assert Val.epochs == [0, 1] and out["val_acc"] == 1.5
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r.get("val_acc") for r in rows if "val_acc" in r] == [0.5, 1.5]
+
+
+def test_core_table_mirrors_the_installed_entry_points():
+    from inria.registry import get_registry
+    from inria.train.components import CORE
+
+    reg = get_registry()
+    for group, names in CORE.items():
+        installed = {e.name: e.value.replace(" ", "") for e in reg.entries(group) if e.distribution == "inria"}
+        assert installed == names, group
+
+
+def test_core_names_resolve_from_a_source_tree_without_metadata(monkeypatch, tmp_path):
+    """PYTHONPATH=core (the GPU script) has no entry points: core names still work, others still fail."""
+    from inria import registry
+
+    empty = registry.Registry.__new__(registry.Registry)
+    empty._entries, empty._loaded = [], {}
+    monkeypatch.setattr(registry, "_REGISTRY", empty)
+    cfg = TrainConfig(steps=2, batch_size=8, optimizer="lamb", augmentation="mixup",
+                      augmentation_args={"mixup": {"num_classes": 3}}, log_every=100)
+    assert fit(mlp(), TensorData(*blobs(32)), cfg)["steps"] == 2
+    with pytest.raises(InriaError, match="unknown objective 'bce'"):
+        Trainer(mlp(), TensorData(*blobs(32)), cfg.replace(objective="bce"))

@@ -80,17 +80,16 @@ def lamb(param_groups: list[dict], lr: float, weight_decay: float, betas=(0.9, 0
     return Lamb(param_groups, lr=lr, weight_decay=weight_decay, betas=tuple(betas), eps=eps, **kw)
 
 
-def build_optimizer(model, config, lr: float | None = None, registry=None) -> torch.optim.Optimizer:
+def build_optimizer(model, config, lr: float | None = None) -> torch.optim.Optimizer:
     """Param groups by ``config.param_groups``, then the optimizer by ``config.optimizer``.
 
     Parameters that the rule leaves out are frozen. ``lr_scale`` of a group
     multiplies its learning rate (the schedule then scales every group alike).
     ``lr`` overrides ``config.lr`` (the trainer passes the batch-scaled one).
     """
-    from ..registry import get_registry
+    from .components import resolve
 
-    reg = registry or get_registry()
-    rule = reg.load("param_groups", config.param_groups)
+    rule = resolve("param_groups", config.param_groups)
     try:
         groups = list(rule(model, weight_decay=config.weight_decay, **config.param_groups_args))
     except TypeError as e:
@@ -106,7 +105,7 @@ def build_optimizer(model, config, lr: float | None = None, registry=None) -> to
     lr = config.lr if lr is None else lr
     for g in groups:
         g["lr"] = lr * float(g.get("lr_scale", 1.0))
-    factory = reg.load("optimizers", config.optimizer)
+    factory = resolve("optimizers", config.optimizer)
     try:
         return factory(groups, lr=lr, weight_decay=config.weight_decay, **config.optimizer_args)
     except TypeError as e:

@@ -71,9 +71,9 @@ class TrainContext:
 
 
 def _load_component(group: str, name: str, args: dict, where: str) -> Callable:
-    from ..registry import get_registry
+    from .components import resolve
 
-    obj = get_registry().load(group, name)
+    obj = resolve(group, name)
     if isinstance(obj, type):
         import inspect
 
