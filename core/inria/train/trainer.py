@@ -141,7 +141,7 @@ class Trainer:
         if dev == "cuda" and self.world_size > 1:
             dev = f"cuda:{dist.local_rank()}"
         self.device = torch.device(dev)
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" and self.device.index is not None:
             torch.cuda.set_device(self.device)
         self.seed = int(self.ctx.seed) + int(config.seed)
         self.amp_dtype = self._amp_dtype()
