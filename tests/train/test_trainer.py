@@ -246,3 +246,24 @@ def test_core_names_resolve_from_a_source_tree_without_metadata(monkeypatch, tmp
     assert fit(mlp(), TensorData(*blobs(32)), cfg)["steps"] == 2
     with pytest.raises(InriaError, match="unknown objective 'bce'"):
         Trainer(mlp(), TensorData(*blobs(32)), cfg.replace(objective="bce"))
+
+
+def test_repeated_augmentation_sampler():
+    from inria.train.data import ResumableSampler
+
+    data = list(range(12))
+    one = ResumableSampler(data, num_replicas=1, rank=0, seed=1, repeats=3)
+    one.set_epoch(0)
+    idx = list(one)
+    assert len(idx) == 12 and all(idx[i] == idx[i + 1] == idx[i + 2] for i in range(0, 12, 3))
+    ranks = [ResumableSampler(data, num_replicas=3, rank=r, seed=1, repeats=3) for r in range(3)]
+    per_rank = [list(s) for s in ranks]
+    assert all(len(p) == 4 for p in per_rank)
+    assert per_rank[0] == per_rank[1] == per_rank[2]  # each rank gets one copy of the same images
+    one.set_epoch(1)
+    epoch1 = list(one)
+    assert epoch1 != idx  # a new order each epoch
+    again = ResumableSampler(data, num_replicas=1, rank=0, seed=1, repeats=3)
+    again.set_epoch(1)
+    again.start = 5  # a resume 5 samples into epoch 1
+    assert list(again) == epoch1[5:] and len(again) == 7

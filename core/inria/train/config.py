@@ -23,6 +23,8 @@ class TrainConfig:
     batch_size: int = doc(32, "samples per process per forward (global batch = batch_size x processes x accum)")
     accum: int = doc(1, "micro-batches whose gradients are summed before each optimizer step")
     drop_last: bool = doc(True, "drop the last incomplete batch of each epoch")
+    repeated_augment: int = doc(1, "DeiT's repeated augmentation (RASampler): each sample appears this many times "
+                                   "per epoch, on different ranks; 1 = off")
     # -- components, by entry-point name ------------------------------------
     objective: str = doc("cross_entropy", "step function (entry point inria.objectives): model + batch -> loss, metrics")
     objective_args: dict[str, Any] = doc({}, "keyword arguments of the objective")
@@ -62,7 +64,8 @@ class TrainConfig:
     ddp_find_unused: bool = doc(False, "DistributedDataParallel(find_unused_parameters=True)")
 
     def validate(self) -> None:
-        positive = {"batch_size": self.batch_size, "accum": self.accum, "log_every": self.log_every}
+        positive = {"batch_size": self.batch_size, "accum": self.accum, "log_every": self.log_every,
+                    "repeated_augment": self.repeated_augment}
         for name, value in positive.items():
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")

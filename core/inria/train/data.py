@@ -1,6 +1,7 @@
 """Data plumbing of the trainer: a resumable distributed sampler, a collate that explains itself, device moves."""
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable, Iterator
 
@@ -16,15 +17,39 @@ class ResumableSampler(DistributedSampler):
     The order of an epoch depends only on ``seed`` and the epoch (as in
     ``DistributedSampler``), never on a global RNG, so skipping the first
     ``start`` indices continues exactly where an interrupted run stopped.
+
+    ``repeats > 1`` is DeiT's repeated augmentation (``RASampler``): each
+    index of the shuffled order appears ``repeats`` times in a row, the copies
+    are dealt to different ranks (or, in one process, to the same batch, each
+    copy augmented differently), and an epoch keeps ``len(dataset) /
+    world_size`` samples per rank, i.e. ``1 / repeats`` of the distinct images.
     """
 
-    def __init__(self, dataset, num_replicas: int, rank: int, shuffle: bool = True, seed: int = 0):
+    def __init__(self, dataset, num_replicas: int, rank: int, shuffle: bool = True, seed: int = 0, repeats: int = 1):
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=False)
+        self.repeats = int(repeats)
+        if self.repeats > 1:
+            n = len(dataset)
+            self.total_size = math.ceil(n * self.repeats / num_replicas) * num_replicas
+            self.num_samples = max(1, n // num_replicas)
         self.start = 0
 
+    def _indices(self) -> list[int]:
+        if self.repeats == 1:
+            return list(super().__iter__())
+        n = len(self.dataset)
+        if self.shuffle:
+            g = torch.Generator()
+            g.manual_seed(self.seed + self.epoch)
+            order = torch.randperm(n, generator=g)
+        else:
+            order = torch.arange(n)
+        indices = order.repeat_interleave(self.repeats).tolist()
+        indices += indices[: self.total_size - len(indices)]
+        return indices[self.rank:self.total_size:self.num_replicas][: self.num_samples]
+
     def __iter__(self) -> Iterator[int]:
-        indices = list(super().__iter__())
-        return iter(indices[self.start:])
+        return iter(self._indices()[self.start:])
 
     def __len__(self) -> int:
         return self.num_samples - self.start

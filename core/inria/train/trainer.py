@@ -154,7 +154,8 @@ class Trainer:
         n = len(dataset)
         if n == 0:
             raise InriaError("the dataset is empty", where="train data")
-        self.sampler = ResumableSampler(dataset, num_replicas=self.world_size, rank=self.rank, seed=self.seed)
+        self.sampler = ResumableSampler(dataset, num_replicas=self.world_size, rank=self.rank, seed=self.seed,
+                                        repeats=config.repeated_augment)
         per_rank = self.sampler.num_samples
         B = config.batch_size
         if config.drop_last and per_rank < B:
