@@ -103,3 +103,16 @@ def test_drop_path_rates_and_setting_them_on_a_timm_vit():
     assert probs == pytest.approx([0.1, 0.2, 0.3] * 2)
     set_drop_path(vit, 0.05, "uniform")
     assert all(b.drop_path1.drop_prob == 0.05 for b in vit.blocks[1:])
+
+
+def test_two_named_trainings_of_one_step_log_apart(tmp_path):
+    from inria.train import TensorData, TrainConfig, Trainer
+
+    ctx = StepContext.standalone(tmp_path, step_id="fit")
+    data = TensorData(torch.randn(16, 4), torch.randint(0, 2, (16,)))
+    for name in ("stage1", "stage2"):
+        Trainer(torch.nn.Linear(4, 2), data, TrainConfig(steps=2, batch_size=8, log_every=2), ctx=ctx, name=name,
+                checkpoint_dir=ctx.checkpoint_dir / name).fit()
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["source"] for r in rows] == ["fit/stage1", "fit/stage2"]
+    assert (ctx.checkpoint_dir / "stage1" / "last.pt").is_file() and (ctx.checkpoint_dir / "stage2" / "last.pt").is_file()

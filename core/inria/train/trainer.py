@@ -104,7 +104,9 @@ class Trainer:
     gives the device, the checkpoint folder (``ctx.checkpoint_dir``), the
     run folder for ``metrics.jsonl``, the run seed and ``ctx.resume`` /
     ``ctx.force``; without it the trainer picks the GPU when there is one
-    and writes no checkpoint unless ``checkpoint_dir`` is given.
+    and writes no checkpoint unless ``checkpoint_dir`` is given. ``name``
+    tells apart several trainings of one step: metrics go out as
+    ``<step id>/<name>`` (and each needs its own ``checkpoint_dir``).
 
     ``objective`` / ``augmentation`` override the config's names with
     objects (callables of the same signatures); ``collate_fn`` is the
@@ -127,7 +129,10 @@ class Trainer:
         self.config = config
         self.ctx = ctx if ctx is not None else StepContext(out_dir=Path.cwd(), step_id=name or "train",
                                                            device=resolve_device("auto"))
-        self.name = name or self.ctx.step_id
+        #: the metrics source: the step id, plus ``/name`` when one step runs several trainings
+        self.name = self.ctx.step_id if name is None or ctx is None else f"{self.ctx.step_id}/{name}"
+        if ctx is None and name is not None:
+            self.name = name
         if checkpoint_dir is not None:
             self.checkpoint_dir: Path | None = Path(checkpoint_dir)
         else:
@@ -366,7 +371,7 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, "on_train_start", lambda t: None)(self)
         self.module.train()
-        bar = self.ctx.progress(None, desc="train", total=self.total_steps, initial=self.global_step, unit="step")
+        bar = self.ctx.progress(None, desc=self.name.split("/", 1)[1] if "/" in self.name else "train", total=self.total_steps, initial=self.global_step, unit="step")
         started, done_at_start = time.perf_counter(), self.global_step
         samples_total = 0
         win = _Window()
@@ -419,8 +424,10 @@ class Trainer:
         return out
 
     def _log(self, step: int, metrics: dict) -> None:
-        if dist.is_main():
-            self.ctx.log_metrics(step, metrics)
+        if dist.is_main() and self.ctx.is_main:
+            from ..hooks import plugin_manager
+
+            plugin_manager().hook.inria_log_metrics(source=self.name, step=step, metrics=metrics)
 
     def _next_batch(self, batches):
         try:
