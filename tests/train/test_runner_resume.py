@@ -135,3 +135,31 @@ def test_inria_run_resume_after_sigkill_matches_uninterrupted(tmp_path, capfd):
         assert ck["config"]["lr"] == 0.03 and ck["global_step"] == 24
         again = load_weights(run_dir / "steps" / "fit" / "model")
         assert not torch.equal(again["1.weight"], ref["1.weight"])
+
+
+@pytest.mark.slow
+def test_inria_run_nproc_per_node_2_trains_with_ddp(tmp_path):
+    """``inria run RECIPE --nproc-per-node 2``: two gloo ranks, one model directory, one metrics.jsonl."""
+    import json
+    import subprocess
+    import sys
+
+    from inria.modeldir import load_weights
+    from inria.testing import write_fake_plugin
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE.replace("batch_size: 8", "batch_size: 4"))
+    root = write_fake_plugin(tmp_path / "plugin", "inria-plugin-tinynet",
+                             entry_points={"inria.backbone": {"tinynet": "tinynet_mod:TinyNet"}},
+                             files={"tinynet_mod.py": PLUGIN})
+    env = {**os.environ, "PYTHONPATH": f"{root}:{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1",
+           "INRIA_PROGRESS": "0"}
+    res = subprocess.run([sys.executable, "-m", "inria", "run", str(recipe), "--out", str(tmp_path / "runs"),
+                          "--nproc-per-node", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    (run_dir,) = (tmp_path / "runs" / "train-resume").iterdir()
+    assert json.loads((run_dir / "env.json").read_text())["world_size"] == 2
+    weights = load_weights(run_dir / "steps" / "fit" / "model")
+    assert set(weights) == {"1.weight", "1.bias", "4.weight", "4.bias"}
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["source"] == "fit"] == [4, 8, 12, 16, 20, 24]  # once, from rank 0
