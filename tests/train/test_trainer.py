@@ -267,3 +267,17 @@ def test_repeated_augmentation_sampler():
     again.set_epoch(1)
     again.start = 5  # a resume 5 samples into epoch 1
     assert list(again) == epoch1[5:] and len(again) == 7
+
+
+@pytest.mark.slow
+def test_compile_trains_and_checkpoints_bare_keys(tmp_path):
+    ctx = StepContext.standalone(tmp_path)
+    model = mlp()
+    t = Trainer(model, TensorData(*blobs(64)), TrainConfig(epochs=3, batch_size=16, compile=True, log_every=100),
+                ctx=ctx)
+    assert t.model is not model
+    t.fit()
+    from inria.train.checkpoint import load
+
+    keys = set(load(ctx.checkpoint_dir / "last.pt")["model"])
+    assert keys == set(model.state_dict()) and not any("_orig_mod" in k for k in keys)
