@@ -281,3 +281,10 @@ def test_compile_trains_and_checkpoints_bare_keys(tmp_path):
 
     keys = set(load(ctx.checkpoint_dir / "last.pt")["model"])
     assert keys == set(model.state_dict()) and not any("_orig_mod" in k for k in keys)
+
+
+def test_without_ctx_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    t = Trainer(mlp(), TensorData(*blobs(16)), TrainConfig(epochs=2, batch_size=8, log_every=1))
+    assert t.fit()["steps"] == 4 and t.checkpoint_path is None
+    assert list(tmp_path.iterdir()) == []

@@ -138,6 +138,8 @@ class Trainer:
         else:
             self.checkpoint_dir = self.ctx.checkpoint_dir if ctx is not None else None
         self.callbacks = list(callbacks or [])
+        #: where metrics.jsonl goes (None without ctx: console only)
+        self.run_dir = (self.ctx.run_dir or self.ctx.out_dir) if ctx is not None else None
 
         # -- processes and device -------------------------------------------
         dist.init_from_env(device=self.ctx.device)
@@ -361,8 +363,7 @@ class Trainer:
             self._pending_rng = None
         elif self.resumed_from is None:
             ckpt_io.seed_all(dist.rank_seed(self.seed))
-        run_dir = (self.ctx.run_dir or self.ctx.out_dir) if dist.is_main() else None
-        sinks = run_sinks(run_dir) if dist.is_main() else contextlib.nullcontext()
+        sinks = run_sinks(self.run_dir) if dist.is_main() else contextlib.nullcontext()
         with sinks:
             return self._loop()
 
