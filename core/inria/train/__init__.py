@@ -70,6 +70,15 @@ read ``(inputs, targets)`` pairs or dicts with ``images``/``labels``. A
 dataset with mixed image sizes needs ``collate_fn=`` (the default collate
 fails with a one-line error saying so).
 
+Several trainings in one step (a two-stage codec) pass ``name="stage1"``
+and ``checkpoint_dir=ctx.checkpoint_dir / "stage1"``: their metrics go out
+as ``<step id>/stage1``. ``callbacks=[obj]`` get ``on_train_start``,
+``on_step_end``, ``on_epoch_end`` (a returned dict, e.g. validation
+accuracy, is logged) and ``on_train_end``. ``repeated_augment: 3`` is
+DeiT's RASampler. Under torchrun every rank runs the same ``fit``; rank 0
+writes the checkpoint and every rank reads it on resume (a shared
+filesystem across nodes, as DeiT and timm assume).
+
 Other helpers: :func:`set_drop_path` / :func:`drop_path_rates` (stochastic
 depth, linear as DeiT or uniform as DeiT III, on any timm model),
 :func:`lr_factor_fn` (the schedules), :class:`TensorData`, and
