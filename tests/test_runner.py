@@ -106,3 +106,19 @@ def test_vectors_step_and_dry_run_plan(tmp_path):
     text = f"name: v\nsteps:\n  - id: v\n    run: vectors\n    with: {{path: {tmp_path / 'x.npy'}, limit: 5}}\n"
     run = _run(tmp_path, text)
     assert np.load(run / "steps/v/vectors.npy").shape == (5, 4)
+
+
+def test_select_keeps_the_chosen_rows(tmp_path):
+    np.save(tmp_path / "idx.npy", np.array([3, 0, 7]))
+    text = ("name: s\nsteps:\n  - id: d\n    run: images\n    with: {source: digits, limit: 10}\n"
+            "  - id: pick\n    run: select\n    inputs: {images: d, labels: d, indices: d}\n")
+    with pytest.raises(InriaError, match="input 'indices' needs indices, but step 'd'"):
+        _run(tmp_path, text)
+    from inria.builtins import Select
+    from inria.context import StepContext
+
+    images = np.arange(10)
+    out = Select().run(StepContext.standalone(tmp_path / "x"), indices=np.array([3, 0, 7]), labels=images)
+    assert out["labels"].tolist() == [3, 0, 7]
+    with pytest.raises(InriaError, match="indices go up to 12 but labels has 10 rows"):
+        Select().run(StepContext.standalone(tmp_path / "x"), indices=np.array([12]), labels=images)

@@ -1,4 +1,4 @@
-"""Built-in recipe steps (``run: images``, ``run: vectors``, ``run: attack``, ``run: report``).
+"""Built-in recipe steps (``run: images``, ``vectors``, ``attack``, ``select``, ``report``).
 
 They are declared like plugin implementations (a Config and verbs with typed
 inputs and outputs) so the runner validates them the same way.
@@ -112,6 +112,34 @@ class Attack(Component):
         return {"images": Grouped((a, apply(a, images)) for a in self.config.attacks)}
 
 
+class Select(Component):
+    """Keep the rows named by ``indices`` (a curator's selection) of images, labels and vectors."""
+
+    interface = "builtin"
+    name = "select"
+
+    @verb(inputs={"indices": "indices", "images": "images?", "labels": "labels?", "vectors": "vectors?"},
+          outputs={"images": "images?", "labels": "labels?", "vectors": "vectors?", "metrics": "metrics"})
+    def run(self, ctx, indices, images=None, labels=None, vectors=None):
+        from .ops.image import as_list, stack_if_same
+
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        given = {k: v for k, v in (("images", images), ("labels", labels), ("vectors", vectors)) if v is not None}
+        if not given:
+            raise InriaError("select needs images, labels or vectors to select from")
+        out: dict = {"metrics": {"selected": int(len(idx))}}
+        for key, value in given.items():
+            n = len(value)
+            if len(idx) and (idx.min() < 0 or idx.max() >= n):
+                raise InriaError(f"indices go up to {int(idx.max())} but {key} has {n} rows")
+            if key == "images":
+                rows = as_list(value)
+                out[key] = stack_if_same([rows[i] for i in idx])
+            else:
+                out[key] = np.asarray(value)[idx]
+        return out
+
+
 @dataclasses.dataclass
 class ReportConfig:
     title: Optional[str] = doc(None, "report title (default: the recipe name)")
@@ -132,4 +160,4 @@ class Report(Component):
         return {"metrics": {"report": str(path)}}
 
 
-BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Report)}
+BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Select, Report)}

@@ -1,0 +1,18 @@
+"""The bundled quickstart runs end to end, offline, and its numbers say what they should."""
+import json
+
+from inria.recipe import load
+from inria.runner import execute
+
+
+def test_quickstart(tmp_path):
+    run = execute(load("quickstart"), tmp_path / "runs")
+    m = json.loads((run / "metrics.json").read_text())
+    for codec in ("jpeg", "webp"):
+        pts = sorted(m[codec]["rd"], key=lambda p: p["params"]["quality"])
+        assert [p["bpp"] for p in pts] == sorted(p["bpp"] for p in pts)
+        assert pts[-1]["psnr"] > pts[0]["psnr"] + 5
+    # the classic DWT-DCT mark survives no attack and mild JPEG, with p-values from the binomial test
+    assert m["detect"]["none"]["bit_accuracy"] >= 0.95 and m["detect"]["none"]["detected_rate"] == 1.0
+    assert m["mark"]["psnr"] > 30
+    assert (run / "report.html").stat().st_size > 50_000
