@@ -45,3 +45,22 @@ def test_describe_lists_docs():
     rows = {r["name"]: r for r in describe(Cfg)}
     assert rows["bits"]["default"] == 48 and rows["bits"]["doc"] == "message length"
     assert rows["metric"]["type"] == "'l2' | 'ip'"
+
+
+@dataclasses.dataclass
+class Inner:
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    epochs: int = 1
+
+
+@dataclasses.dataclass
+class Outer:
+    train: Inner = dataclasses.field(default_factory=lambda: Inner(optimizer="lamb", epochs=5))
+
+
+def test_partial_nested_block_keeps_the_fields_own_defaults():
+    c = build(Outer, {"train": {"lr": 0.1}})
+    assert (c.train.lr, c.train.optimizer, c.train.epochs) == (0.1, "lamb", 5)
+    with pytest.raises(InriaError, match="unknown key 'lrr'"):
+        build(Outer, {"train": {"lrr": 0.1}})

@@ -128,7 +128,13 @@ def build(config_cls: type, values: dict | None, where: str = "with") -> Any:
     kwargs = {}
     for name, f in fields.items():
         if name in values:
-            kwargs[name] = _coerce(values[name], hints[name], f"{where}.{name}")
+            value = values[name]
+            default = _default_of(f)
+            if isinstance(value, dict) and dataclasses.is_dataclass(default) and not isinstance(default, type):
+                # A partial block ({train: {lr: 0.1}}) overrides the plugin's own
+                # defaults for that field, not the nested class's bare defaults.
+                value = {**{k.name: getattr(default, k.name) for k in dataclasses.fields(default) if k.init}, **value}
+            kwargs[name] = _coerce(value, hints[name], f"{where}.{name}")
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise InriaError(f"missing required key '{name}' ({_type_name(hints[name])})", where=where)
     obj = config_cls(**kwargs)
@@ -141,6 +147,14 @@ def build(config_cls: type, values: dict | None, where: str = "with") -> Any:
         except (ValueError, TypeError) as e:
             raise InriaError(str(e), where=where) from None
     return obj
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
 
 
 def describe(config_cls: type) -> list[dict]:

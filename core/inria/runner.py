@@ -16,6 +16,7 @@ rank 0 picks the run directory and alone writes artifacts and reports.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -174,6 +175,11 @@ def execute(plan: Plan, out_root: str | Path = "runs", overrides: list[str] | No
 
     run = Run(dir=run_dir, recipe=plan.resolved, seed=plan.seed, plan=plan, source=plan.source)
     pm = plugin_manager()
+    sinks = contextlib.ExitStack()
+    if rank == 0:
+        from .train.sinks import run_sinks
+
+        sinks.enter_context(run_sinks(run_dir, pm))  # every step's iteration metrics -> metrics.jsonl
     pm.hook.inria_run_start(run=run)
     device = resolve_device(plan.device)
     memory: dict[str, dict[str, Any]] = {}
@@ -272,6 +278,7 @@ def execute(plan: Plan, out_root: str | Path = "runs", overrides: list[str] | No
                 log.error("report failed: %s", traceback.format_exc())
                 _say(rank, f"report.html could not be written: {type(e).__name__}: {e}")
         pm.hook.inria_run_end(run=run, status=status, error=error)
+        sinks.close()
         if handler is not None:
             logging.getLogger("inria").removeHandler(handler)
             handler.close()
