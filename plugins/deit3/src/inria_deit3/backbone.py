@@ -25,6 +25,7 @@ import torch
 from inria.config import build, doc
 from inria.errors import InriaError
 from inria.interfaces.backbone import Backbone
+from inria.interfaces.base import verb
 from inria.train.config import TrainConfig, train_config_field
 
 from . import checkpoint as ckpt
@@ -68,13 +69,14 @@ class DeiT3Config:
             raise ValueError("mlp_ratio and layer_scale_init must be > 0")
 
 
-def paper_recipe(size: str, num_classes: int = 1000) -> dict[str, Any]:
+def paper_recipe(size: str) -> dict[str, Any]:
     """The paper's ImageNet-1k pre-training settings for ``size`` (README_revenge.md commands).
 
     800 epochs of LAMB, unscaled lr 4e-3 (S; also used for Ti) or 3e-3 (M/B/L/H),
     batch 2048 (256 per GPU x 8 here), weight decay 0.05, 5 warm-up epochs
     from 1e-6, cosine; BCE on binarised mixup 0.8 / CutMix 1.0 targets, no
-    label smoothing; 3-Augment with colour jitter 0.3.
+    label smoothing; 3-Augment with colour jitter 0.3. Mixup's ``num_classes``
+    comes from the backbone config at ``fit``.
     """
     arch = SIZES[size]
     return dict(
@@ -82,13 +84,27 @@ def paper_recipe(size: str, num_classes: int = 1000) -> dict[str, Any]:
         lr=4e-3 if arch.embed_dim <= 384 else 3e-3, lr_base_batch=0, weight_decay=0.05,
         schedule="cosine", warmup_epochs=5.0, warmup_lr=1e-6,
         objective="bce", augmentation=["three_augment", "mixup"],
-        augmentation_args={"mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0,
-                                     "num_classes": num_classes}},
+        augmentation_args={"mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0}},
     )
 
 
+def _train_config(cls_name: str, **defaults: Any) -> type:
+    """A TrainConfig subclass whose *class* defaults are this recipe's.
+
+    A recipe's partial ``train: {epochs: 3}`` is built against the field's
+    type, so the recipe's other settings (lamb, bce, ...) must be the type's
+    own defaults to survive a partial override.
+    """
+    import typing
+
+    base = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    hints = typing.get_type_hints(TrainConfig)
+    fields = [(name, hints[name], doc(value, base[name].metadata.get("doc", ""))) for name, value in defaults.items()]
+    return dataclasses.make_dataclass(cls_name, fields, bases=(TrainConfig,), namespace={"__module__": __name__})
+
+
 def _sized_config(cls_name: str, **defaults: Any) -> type:
-    """A subclass of DeiT3Config with other defaults (field docs kept)."""
+    """A subclass of DeiT3Config with other defaults (field docs kept); ``train`` gets its own TrainConfig type."""
     import typing
 
     base = {f.name: f for f in dataclasses.fields(DeiT3Config)}
@@ -96,11 +112,22 @@ def _sized_config(cls_name: str, **defaults: Any) -> type:
     fields = []
     for name, value in defaults.items():
         if name == "train":
-            field = train_config_field(**value)
+            train_cls = _train_config(cls_name.removesuffix("Config") + "Train", **value)
+            fields.append((name, train_cls, dataclasses.field(default_factory=train_cls, metadata=base[name].metadata)))
         else:
-            field = dataclasses.field(default=value, metadata=base[name].metadata)
-        fields.append((name, hints[name], field))
+            fields.append((name, hints[name], dataclasses.field(default=value, metadata=base[name].metadata)))
     return dataclasses.make_dataclass(cls_name, fields, bases=(DeiT3Config,), namespace={"__module__": __name__})
+
+
+def _on_step_device(base_step):
+    """The base class's verb, with the module moved to ``ctx.device`` first."""
+    def step(self, ctx, **kw):
+        self.to(ctx.device)
+        return base_step(self, ctx, **kw)
+
+    step.__inria_verb__ = base_step.__inria_verb__
+    step.__name__, step.__doc__ = base_step.__name__, base_step.__doc__
+    return step
 
 
 class DeiT3Backbone(Backbone):
@@ -232,8 +259,71 @@ class DeiT3Backbone(Backbone):
         self._module.eval()
         return torch.cat([self._module(x).float().cpu() for x in self._batches(images)])
 
-    def fit(self, images, labels, ctx=None) -> dict[str, float]:
-        raise NotImplementedError("waiting for the core training engine")
+    # the base verbs, run on the step's device
+    embed_step = _on_step_device(Backbone.embed_step)
+    classify_step = _on_step_device(Backbone.classify_step)
+    evaluate_step = _on_step_device(Backbone.evaluate_step)
+
+    @verb(inputs={"images": "images", "labels": "labels", "init": "model?"},
+          outputs={"model": "model", "metrics": "metrics"})
+    def fit_step(self, ctx, images, labels, init=None):
+        """Train on labelled images (from ``init``'s weights when wired) and save the model directory.
+
+        ``init`` is a model directory from an earlier step (e.g. pre-training at
+        192 before fine-tuning at 224): its weights are loaded into this
+        step's configuration (position embedding resampled, head re-initialised
+        for another class count), then training runs with this step's settings.
+        """
+        if init is not None:
+            self.load_checkpoint(init)
+        metrics = self.fit(images, labels, ctx=ctx)
+        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics or {}}
+
+    def fit(self, images, labels, ctx=None, callbacks: list | None = None) -> dict[str, float]:
+        """Train with the core engine (:class:`inria.train.Trainer`) as ``config.train`` says.
+
+        Images are resized to ``img_size``; labels are class indices in
+        ``[0, num_classes)``. ``images`` may instead be a map-style dataset of
+        ``(image, label)`` pairs already at ``img_size`` (``labels=None``). Mixup/CutMix get ``num_classes`` from the config.
+        With ``train.ema`` the EMA weights are kept at the end. Returns the
+        engine's final metrics.
+        """
+        from inria.train import TensorData, Trainer
+
+        train = self.config.train
+        if isinstance(images, torch.utils.data.Dataset) and labels is None:
+            data = images  # a map-style dataset of (image at img_size, label) pairs, e.g. a lazy image folder
+        else:
+            x = self.prepare(images, where="fit images")
+            data = TensorData(x, self._labels(labels, len(x)))
+        args = {k: dict(v) for k, v in train.augmentation_args.items()}
+        # the recipe's default arguments of an augmentation the user switched off are not an error
+        defaults = type(train)().augmentation_args
+        for name in [n for n in args if n not in train.augmentations and args[n] == defaults.get(n)]:
+            del args[name]
+        if "mixup" in train.augmentations:
+            mix = args.setdefault("mixup", {})
+            if mix.setdefault("num_classes", self.config.num_classes) != self.config.num_classes:
+                raise InriaError(f"mixup num_classes {mix['num_classes']} differs from num_classes "
+                                 f"{self.config.num_classes}", where="train.augmentation_args.mixup.num_classes",
+                                 hint="leave it out: fit fills it in")
+        trainer = Trainer(self._module, data, train.replace(augmentation_args=args), ctx=ctx,
+                          callbacks=callbacks, name=(ctx.step_id if ctx is not None else self.name or "deit3"))
+        metrics = trainer.fit()
+        if trainer.ema_module is not None:
+            self._module.load_state_dict(trainer.ema_module.state_dict())
+        self.device = str(trainer.device)
+        self._module.eval()
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _labels(self, labels, n: int) -> torch.Tensor:
+        y = torch.as_tensor(np.asarray(labels)).long().flatten()
+        if len(y) != n:
+            raise InriaError(f"{len(y)} labels for {n} images", where="fit labels")
+        if int(y.min()) < 0 or int(y.max()) >= self.config.num_classes:
+            raise InriaError(f"labels span {int(y.min())}..{int(y.max())}, outside [0, {self.config.num_classes})",
+                             where="fit labels", hint=f"set num_classes to at least {int(y.max()) + 1}")
+        return y
 
 
 _CONSTRUCTORS: dict[str, type] = {}
@@ -266,7 +356,7 @@ DIGITS_TRAIN = dict(
     epochs=60, batch_size=64, optimizer="lamb", lr=4e-3, weight_decay=0.05, schedule="cosine", warmup_epochs=5.0,
     warmup_lr=1e-6, objective="bce", augmentation=["three_augment", "mixup"],
     augmentation_args={"three_augment": DIGITS_AUGMENT,
-                       "mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0, "num_classes": 10}},
+                       "mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0}},
 )
 
 

@@ -57,7 +57,7 @@ SIZES: dict[str, Arch] = {
                  timm_name="deit3_base_patch16_224"),
     "large": Arch(1024, 24, 16, train_size=192, drop_path=0.45, official="deit_3_large_224_1k.pth",
                   timm_name="deit3_large_patch16_224"),
-    "huge": Arch(1280, 32, 16, patch_size=14, train_size=160, drop_path=0.6,
+    "huge": Arch(1280, 32, 16, patch_size=14, train_size=154, drop_path=0.6,  # paper: 160 (11x11 patches)
                  official="deit_3_huge_224_1k_v1.pth", timm_name="deit3_huge_patch14_224"),
 }
 
