@@ -13,8 +13,10 @@ import time
 
 import numpy as np
 import torch
+from PIL import Image
 
 import inria
+from inria_classic.images import to_rgb_array
 from inria.data.images import samples
 from inria.eval.codec import evaluate_codec
 from inria.eval.metrics import image_quality
@@ -36,9 +38,6 @@ def codecs(side: int) -> None:
     for name in ("jpeg", "webp"):
         for target in (0.25, 0.5, 1.0):
             codec = inria.create("codec", name, target_bpp=target)
-            from PIL import Image
-            from inria_classic.images import to_rgb_array
-
             picks = [codec.search_quality(Image.fromarray(to_rgb_array(im))) for im in images]
             rates = [len(d) * 8 / (side * side) for _, d in picks]
             print(f"| {name} | {target} | {', '.join(f'{r:.3f}' for r in rates)} | {', '.join(str(q) for q, _ in picks)} |")
