@@ -97,3 +97,19 @@ def test_cli_prints_one_line_without_traceback(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
     assert "unknown key 'step'; did you mean 'steps'?" in out.stderr
+
+
+def test_yaml_numbers_mean_what_recipes_mean():
+    from inria.recipe import parse_yaml
+
+    doc = parse_yaml("a: 4:2:0\nb: 1e-6\nc: 12\nd: 0.5\n", "x.yaml")
+    assert doc == {"a": "4:2:0", "b": 1e-6, "c": 12, "d": 0.5}
+
+
+def test_sweep_values_are_validated(fake_codecs, tmp_path):
+    import inria
+
+    with fake_codecs(tmp_path):
+        codec = inria.create("codec", "fakejpeg")
+        with pytest.raises(InriaError, match="quality 500 is outside 1..100"):
+            codec.with_overrides(quality=500)

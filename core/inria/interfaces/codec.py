@@ -71,4 +71,7 @@ class Codec(Component):
 
         Trained codecs override this to share their weights.
         """
-        return type(self)(dataclasses.replace(self.config, **changes))
+        from ..config import build, to_dict
+
+        config = build(type(self.config), {**to_dict(self.config), **changes}, where=f"{self.name}.sweep")
+        return type(self)(config)
