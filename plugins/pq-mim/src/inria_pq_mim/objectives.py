@@ -1,0 +1,74 @@
+"""The two training objectives of PQ-MIM, registered under ``inria.objectives`` for the core engine.
+
+``pq_mim_autoencoder`` (stage 1): batches of (B, 3, H, W) crops;
+``MSE(recon, x) + quantizer loss (commitment [+ codebook]) + perceptual_weight
+* perceptual(recon, x)``. Each image draws its number of active
+sub-quantizers (all M with probability ``full_rate_prob``, else uniform in
+1..M): nested dropout, so one model serves every rate.
+
+``pq_mim_mim`` (stage 2): batches of frozen (B, M, h, w) index grids;
+masked-token cross-entropy under the cosine masking-ratio schedule (see
+:mod:`.mim`), with the same draw of active sub-quantizers.
+
+Keyword arguments come from ``TrainConfig.objective_args``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .mim import mim_loss
+
+
+def draw_active(b: int, m: int, full_rate_prob: float, device) -> torch.Tensor:
+    """(B,) active sub-quantizer counts: M with probability full_rate_prob, else uniform in 1..M."""
+    prefix = torch.randint(1, m + 1, (b,), device=device)
+    full = torch.rand(b, device=device) < full_rate_prob
+    return torch.where(full, torch.full_like(prefix, m), prefix)
+
+
+class AutoencoderObjective(nn.Module):
+    def __init__(self, full_rate_prob: float = 0.5, perceptual: str = "watson-dft", perceptual_weight: float = 0.0,
+                 **perceptual_kw):
+        super().__init__()
+        if not 0.0 <= full_rate_prob <= 1.0:
+            from inria.errors import InriaError
+
+            raise InriaError(f"full_rate_prob={full_rate_prob} is outside [0, 1]", where="objective_args")
+        self.full_rate_prob = float(full_rate_prob)
+        self.perceptual_weight = float(perceptual_weight)
+        self.perceptual = None
+        if self.perceptual_weight > 0:
+            from inria.losses import perceptual_loss
+
+            self.perceptual = perceptual_loss(perceptual, **perceptual_kw)
+
+    def forward(self, model, batch, ctx):
+        x = batch if isinstance(batch, torch.Tensor) else batch[0]
+        m = ctx.module.quantizer.m
+        active = draw_active(x.shape[0], m, self.full_rate_prob, x.device)
+        out = model(x, active)
+        mse = F.mse_loss(out["recon"], x)
+        loss = mse + out["loss"]
+        metrics = {"mse": mse.detach(), "psnr": -10 * torch.log10(mse.detach().clamp(min=1e-10)),
+                   "perplexity": out["perplexity"], "restarted": float(out["restarted"])}
+        if self.perceptual is not None:
+            p = self.perceptual(out["recon"].clamp(0, 1), x)
+            loss = loss + self.perceptual_weight * p
+            metrics["perceptual"] = p.detach()
+        return loss, metrics
+
+
+class MIMObjective:
+    def __init__(self, full_rate_prob: float = 0.5):
+        self.full_rate_prob = float(full_rate_prob)
+
+    def __call__(self, model, batch, ctx):
+        idx = batch if isinstance(batch, torch.Tensor) else batch[0]
+        active = draw_active(idx.shape[0], ctx.module.m, self.full_rate_prob, idx.device)
+        out = mim_loss(model, idx.long(), active)
+        return out["loss"], {"bits_per_index": out["bits_per_index"],
+                             "index_bits_saved": math.log2(ctx.module.k) - out["bits_per_index"]}
