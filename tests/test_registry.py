@@ -50,7 +50,8 @@ def test_listing_does_not_import_plugins(tmp_path, fake_codecs):
         assert "fake_codec_mod" not in sys.modules
 
 
-def test_a_broken_plugin_does_not_stop_the_others(tmp_path, fake_codecs):
+def test_a_broken_plugin_does_not_stop_the_others(tmp_path, fake_codecs, monkeypatch):
+    monkeypatch.delenv("INRIA_STRICT_PLUGINS", raising=False)  # make test sets it; this test tries both modes
     with fake_codecs(tmp_path / "good"):
         with fake_plugin(tmp_path / "bad", "broken-plugin",
                          entry_points={"inria.codec": {"broken": "broken_mod:X"}, "inria.hooks": {"broken": "broken_mod"}},
@@ -64,12 +65,11 @@ def test_a_broken_plugin_does_not_stop_the_others(tmp_path, fake_codecs):
             with pytest.warns(UserWarning, match="broken-plugin"):
                 plugin_manager()
             reset_plugin_manager()
-            os.environ["INRIA_STRICT_PLUGINS"] = "1"
+            monkeypatch.setenv("INRIA_STRICT_PLUGINS", "1")
             try:
                 with pytest.raises(InriaError, match="broken-plugin"):
                     plugin_manager()
             finally:
-                os.environ.pop("INRIA_STRICT_PLUGINS")
                 reset_plugin_manager()
 
 
