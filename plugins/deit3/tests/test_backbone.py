@@ -99,3 +99,17 @@ def test_uniform_drop_path():
     b = inria.create("backbone", "deit3_tiny", **dict(TINY, depth=3, drop_path=0.1))
     rates = [blk.drop_path1.drop_prob for blk in b.module.blocks] + [blk.drop_path2.drop_prob for blk in b.module.blocks]
     assert rates == [0.1] * 6
+
+
+def test_fit_step_starts_from_an_earlier_model_at_another_resolution(tmp_path):
+    pre = inria.create("backbone", "deit3_tiny", **TINY)
+    with torch.no_grad():
+        pre.module.blocks[0].ls1.gamma.fill_(0.5)
+    pre.save(tmp_path / "pre")
+    ft = inria.create("backbone", "deit3_tiny", **dict(TINY, img_size=24), train=_train(steps=1, lr=0.0,
+                                                                                          warmup_steps=0))
+    x, y = _task(32, 0)
+    out = ft.fit_step(StepContext.standalone(tmp_path / "ft"), images=x, labels=y, init=tmp_path / "pre")
+    assert ft.module.pos_embed.shape == (1, 36, 32)  # 4x4 grid resampled to 6x6
+    assert torch.allclose(ft.module.blocks[0].ls1.gamma, torch.full((32,), 0.5))  # lr 0: the loaded weights
+    assert type(ft).load(out["model"]).config.img_size == 24

@@ -348,20 +348,23 @@ DeiT3Large = _constructor("large", "DeiT3Large", "DeiT III ViT-L/16 (width 1024,
 DeiT3Huge = _constructor("huge", "DeiT3Huge", "DeiT III ViT-H/14 (width 1280, depth 32, 16 heads; IN-1k 85.2 % at 224).")
 
 
-#: the CPU-sized digits run (python -m inria_deit3.train_digits): 32x32 upsampled digits, patch 4
-DIGITS_ARCH = dict(img_size=32, patch_size=4, embed_dim=192, depth=6, num_heads=3, num_classes=10, drop_path=0.05)
-#: 3-Augment adapted to digits: no flip (digits are not mirror-symmetric), milder crops (reflect-pad 2 px)
+#: the CPU-sized digits run (python -m inria_deit3.train_digits): 32x32 upsampled digits, patch 4.
+#: Width 96 (not 192): one CPU epoch costs 11 s instead of 28 s, and 20 epochs fit the ~4-minute budget per run.
+DIGITS_ARCH = dict(img_size=32, patch_size=4, embed_dim=96, depth=6, num_heads=3, num_classes=10, drop_path=0.05)
+#: 3-Augment adapted to digits: no flip (digits are not mirror-symmetric), milder crops (reflect-pad 2 px and
+#: shift, i.e. half an original pixel, instead of random-resized crops). No mixup/CutMix: in a 20-epoch budget they
+#: kept the model at chance for longer (10 % vs 29 % held-out after 3 epochs). Batch 16: the same CPU cost per
+#: epoch as 64, four times the updates on 1437 images.
 DIGITS_AUGMENT = {"crop": "src", "padding": 2, "hflip": False}
 DIGITS_TRAIN = dict(
-    epochs=60, batch_size=64, optimizer="lamb", lr=4e-3, weight_decay=0.05, schedule="cosine", warmup_epochs=5.0,
-    warmup_lr=1e-6, objective="bce", augmentation=["three_augment", "mixup"],
-    augmentation_args={"three_augment": DIGITS_AUGMENT,
-                       "mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0}},
+    epochs=20, batch_size=16, optimizer="lamb", lr=4e-3, weight_decay=0.05, schedule="cosine", warmup_epochs=2.0,
+    warmup_lr=1e-6, objective="bce", augmentation=["three_augment"],
+    augmentation_args={"three_augment": DIGITS_AUGMENT},
 )
 
 
 class DeiT3Digits(DeiT3Backbone):
-    """DeiT III at digit scale (32x32 input, patch 4, width 192, depth 6); ``checkpoint: default`` = shipped weights."""
+    """DeiT III at digit scale (32x32 input, patch 4, width 96, depth 6); ``checkpoint: default`` = shipped weights."""
 
     Config = _sized_config("DeiT3DigitsConfig", **DIGITS_ARCH, train=DIGITS_TRAIN)
     shipped_weights = "digits"
