@@ -20,7 +20,7 @@ class FaissConfig:
                                 "(give it to check the factory string against it before any data is read)")
     search_params: dict[str, int | float] = doc(
         {}, "search-time parameters set through faiss.ParameterSpace, e.g. {nprobe: 16}, {efSearch: 128}, "
-            "{k_factor: 4}, {nprobe: 32, quantizer_efSearch: 64}, {ht: 24}")
+            "{k_factor_rf: 4} (Refine), {nprobe: 32, quantizer_efSearch: 64}, {ht: 24}")
     device: Literal["cpu", "cuda", "auto"] = doc(
         "auto", "cpu; cuda (all visible GPUs, error without a GPU build of faiss); auto (GPUs when faiss has "
                 "GPU support and sees one, else CPU)")

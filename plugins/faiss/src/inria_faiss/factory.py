@@ -28,7 +28,8 @@ def faiss_reason(err: BaseException) -> str:
         m = re.search(r" at \S+:\d+: (.*)$", text)
         if m:
             text = m.group(1)
-    return text.strip() or type(err).__name__
+    text = re.sub(r"^[\w:]+::\w+:\s*", "", text.strip())  # 'ParameterSpace::set_index_parameter:'
+    return text or type(err).__name__
 
 
 def metric_code(metric: str) -> int:

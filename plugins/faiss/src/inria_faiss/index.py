@@ -75,8 +75,10 @@ class FaissIndex(Index):
         self._workdir: tempfile.TemporaryDirectory | None = None
         self._ivfdata: Path | None = None
         self._dir: Path | None = None
+        self._dirty = False           # changed since saved to / loaded from self._dir
         if self.config.threads:
             faiss.omp_set_num_threads(self.config.threads)
+        gpu.resolve(self.config.device)  # device: cuda without a GPU build fails here, not at the first add
         warning = _builds_warning()
         if warning:
             self._say("builds", warning)
@@ -148,6 +150,7 @@ class FaissIndex(Index):
 
     def _changed(self) -> None:
         self._cpu_copy = None
+        self._dirty = True
 
     def _check_writable(self, what: str) -> None:
         if self._readonly:
@@ -335,7 +338,9 @@ class FaissIndex(Index):
             # GPU indexes cannot remove: removed on the CPU copy, which goes back to the GPUs
             self._index = gpu.to_gpus(index, self.config.multi_gpu, self.config.gpu_float16)
             params.apply(self._index, self.config.search_params, self.config.factory)
-            self._cpu_copy = index
+        if removed:
+            self._changed()
+            self._cpu_copy = index if self._gpu else None
         return removed
 
     def reconstruct(self, ids: Any) -> np.ndarray:
@@ -392,7 +397,7 @@ class FaissIndex(Index):
             extra.update({"ivfdata_file": storage.IVFDATA_FILE, "ivfdata_bytes": target.stat().st_size})
         extra.update(storage.write(index, path))
         write_card(path, self, **extra)
-        self._dir = path
+        self._dir, self._dirty = path, False
         return path
 
     @classmethod
@@ -494,7 +499,7 @@ class FaissIndex(Index):
 
     def _bytes(self) -> int:
         """Bytes the index takes: its files when it was loaded from / saved to a directory, else serialised."""
-        if self._dir is not None and (self._dir / storage.INDEX_FILE).is_file() and not self._gpu:
+        if self._dir is not None and not self._dirty and (self._dir / storage.INDEX_FILE).is_file():
             files = [self._dir / storage.INDEX_FILE]
             if self._ivfdata is not None:
                 files.append(self._ivfdata)

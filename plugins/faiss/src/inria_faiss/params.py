@@ -37,7 +37,9 @@ def space(index) -> "faiss.ParameterSpace":
 
 
 def _on_gpu(index) -> bool:
-    return "Gpu" in type(faiss.downcast_index(index)).__name__ or type(index).__name__ in ("IndexReplicas", "IndexShards")
+    """GPU indexes, and the replicas / shards index_cpu_to_all_gpus builds over them."""
+    name = type(faiss.downcast_index(index)).__name__
+    return "Gpu" in name or name.startswith(("IndexReplicas", "IndexShards"))
 
 
 def apply(index, params: dict, factory: str) -> None:
