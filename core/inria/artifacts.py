@@ -129,7 +129,9 @@ def load(kind: str, folder: Path, name: str) -> Any:
             with Image.open(f) as img:
                 out.append(pil_to_tensor(img, where=str(f)))
         return stack_if_same(out)
-    if kind in ("labels", "indices", "vectors", "messages"):
+    if kind == "vectors":  # memory-mapped: a large base is read batch by batch downstream
+        return np.load(folder / f"{name}.npy", allow_pickle=False, mmap_mode="r")
+    if kind in ("labels", "indices", "messages"):
         return np.load(folder / f"{name}.npy", allow_pickle=False)
     if kind == "bitstreams":
         return [f.read_bytes() for f in sorted((folder / name).glob("*.bin"))]

@@ -220,7 +220,7 @@ def execute(plan: Plan, out_root: str | Path = "runs", overrides: list[str] | No
                     if inputs[k] is None:
                         raise InriaError(f"input '{k}': step '{up}' produced no '{out}'")
                 if "model" in step.inputs:
-                    component = step.cls.load(inputs["model"])
+                    component = _load_component(step, inputs["model"])
                 else:
                     component = step.cls(step.config)
                 outputs = _call_verb(component, step, ctx, inputs)
@@ -284,6 +284,21 @@ def execute(plan: Plan, out_root: str | Path = "runs", overrides: list[str] | No
             handler.close()
     _say(rank, f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}")
     return run_dir
+
+
+def _load_component(step: PlannedStep, path: Path) -> Any:
+    """Build from an upstream model directory; config keys the step sets explicitly override the card's."""
+    import inspect
+
+    names = {f.name for f in dataclasses.fields(step.cls.Config)}
+    explicit = {k: getattr(step.config, k) for k in (step.raw.get("with") or {}) if k in names}
+    if not explicit:
+        return step.cls.load(path)
+    params = inspect.signature(step.cls.load).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return step.cls.load(path, **explicit)
+    raise InriaError(f"'{step.impl}' loaded from a model directory cannot change {', '.join(sorted(explicit))}",
+                     hint="remove those keys from 'with', or set them in the step that trains the model")
 
 
 def _resume_hint(run_dir: Path, recipe_arg: str) -> str:

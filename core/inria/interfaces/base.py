@@ -121,12 +121,12 @@ class Component:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Component":
-        """Build from a directory written by :meth:`save`."""
+    def load(cls, path: str | Path, **overrides: Any) -> "Component":
+        """Build from a directory written by :meth:`save`; ``overrides`` replace card config fields."""
         from ..modeldir import read_card
 
         card = read_card(path, expect=cls)
-        return cls(build(cls.Config, card["config"], where=f"{path}/card.yaml:config"))
+        return cls(build(cls.Config, {**card["config"], **overrides}, where=f"{path}/card.yaml:config"))
 
     def config_dict(self) -> dict:
         return to_dict(self.config)
