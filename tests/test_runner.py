@@ -122,3 +122,17 @@ def test_select_keeps_the_chosen_rows(tmp_path):
     assert out["labels"].tolist() == [3, 0, 7]
     with pytest.raises(InriaError, match="indices go up to 12 but labels has 10 rows"):
         Select().run(StepContext.standalone(tmp_path / "x"), indices=np.array([12]), labels=images)
+
+
+def test_knn_accuracy_from_neighbour_ids(tmp_path):
+    from inria.builtins import Knn
+    from inria.context import StepContext
+
+    ctx = StepContext.standalone(tmp_path)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    good = np.array([[0, 1, 2], [1, 0, 2], [2, 1, 0], [3, 4, 5], [4, 3, 5], [5, 4, 3]])
+    assert Knn(k=2).run(ctx, good, labels)["metrics"]["knn2_accuracy"] == 1.0
+    bad = np.array([[0, 3, 4], [1, 3, 4], [2, 5, 4], [3, 0, 1], [4, 1, 2], [5, 0, 2]])
+    assert Knn(k=2).run(ctx, bad, labels)["metrics"]["knn2_accuracy"] == 0.0
+    with pytest.raises(InriaError, match="beyond the 6 labels"):
+        Knn(k=2).run(ctx, good + 10, labels)

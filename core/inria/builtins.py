@@ -1,4 +1,4 @@
-"""Built-in recipe steps (``run: images``, ``vectors``, ``attack``, ``select``, ``report``).
+"""Built-in recipe steps (``run: images``, ``vectors``, ``attack``, ``select``, ``knn``, ``report``).
 
 They are declared like plugin implementations (a Config and verbs with typed
 inputs and outputs) so the runner validates them the same way.
@@ -141,6 +141,47 @@ class Select(Component):
 
 
 @dataclasses.dataclass
+class KnnConfig:
+    k: int = doc(10, "neighbours that vote")
+
+    def validate(self):
+        if self.k < 1:
+            raise ValueError(f"k {self.k} must be >= 1")
+
+
+class Knn(Component):
+    """k-NN classification accuracy from an index's neighbour ids (majority vote of their labels).
+
+    With no ``query_labels`` the queries are the database itself: each query's
+    own id is dropped from its neighbours (leave-one-out).
+    """
+
+    interface = "builtin"
+    name = "knn"
+    Config = KnnConfig
+
+    @verb(inputs={"neighbors": "indices", "labels": "labels", "query_labels": "labels?"}, outputs={"metrics": "metrics"})
+    def run(self, ctx, neighbors, labels, query_labels=None):
+        nn = np.asarray(neighbors, dtype=np.int64)
+        labels = np.asarray(labels, dtype=np.int64)
+        if nn.ndim != 2:
+            raise InriaError(f"neighbors must be (queries, k) ids, got shape {nn.shape}")
+        loo = query_labels is None
+        truth = labels if loo else np.asarray(query_labels, dtype=np.int64)
+        if len(truth) != len(nn):
+            raise InriaError(f"{len(nn)} queries but {len(truth)} query labels")
+        if nn.max(initial=-1) >= len(labels):
+            raise InriaError(f"neighbour id {int(nn.max())} is beyond the {len(labels)} labels")
+        correct = 0
+        for q, row in enumerate(nn):
+            row = row[(row >= 0) & ((row != q) if loo else True)][: self.config.k]
+            if len(row):
+                correct += int(np.bincount(labels[row]).argmax() == truth[q])
+        k = self.config.k
+        return {"metrics": {f"knn{k}_accuracy": correct / max(len(nn), 1), "queries": int(len(nn))}}
+
+
+@dataclasses.dataclass
 class ReportConfig:
     title: Optional[str] = doc(None, "report title (default: the recipe name)")
 
@@ -160,4 +201,4 @@ class Report(Component):
         return {"metrics": {"report": str(path)}}
 
 
-BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Select, Report)}
+BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Select, Knn, Report)}
