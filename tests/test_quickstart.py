@@ -16,3 +16,8 @@ def test_quickstart(tmp_path):
     assert m["detect"]["none"]["bit_accuracy"] >= 0.95 and m["detect"]["none"]["detected_rate"] == 1.0
     assert m["mark"]["psnr"] > 30
     assert (run / "report.html").stat().st_size > 50_000
+    # the shipped DeiT III digits model, its embeddings through a Faiss index, and a curated subset
+    assert m["deit3"]["top1"] >= 0.95
+    assert m["knn"]["knn10_accuracy"] >= 0.9
+    assert m["index_eval"]["recall@10"] >= 0.9
+    assert m["curated"]["selected"] == 60
