@@ -1,0 +1,63 @@
+import torch
+
+from inria_stable_signature.attack_layer import AttackLayer, AttackLayerConfig
+from inria_stable_signature.extractor import WHITENED_STD, hidden_extractor, whitening
+from inria_stable_signature.hidden import ARCHS, HiddenEmbedder, hidden_decoder, hidden_encoder
+
+
+def test_paper_architecture_and_official_key_names():
+    enc, dec = hidden_encoder(ARCHS["paper"]), hidden_decoder(ARCHS["paper"])
+    keys = set(enc.state_dict())
+    assert {"conv_bns.3.layers.0.weight", "conv_bns.3.layers.1.running_mean", "after_concat_layer.layers.0.weight",
+            "final_layer.weight"} <= keys
+    assert "conv_bns.4.layers.0.weight" not in keys                       # 4 blocks
+    assert enc.after_concat_layer.layers[0].in_channels == 64 + 3 + 48   # message broadcast + features + image
+    dkeys = set(dec.state_dict())
+    assert {"layers.7.layers.0.weight", "layers.8.layers.0.weight", "linear.weight"} <= dkeys
+    assert dec.layers[8].layers[0].out_channels == 48                     # 8 blocks, then a block to k channels
+    assert isinstance(dec.layers[9], torch.nn.AdaptiveAvgPool2d)
+    assert dec.linear.weight.shape == (48, 48)
+
+
+def test_shapes_any_size_and_residual_is_bounded():
+    arch = ARCHS["small"]
+    emb = HiddenEmbedder(hidden_encoder(arch), scaling_w=0.3).eval()
+    dec = hidden_decoder(arch).eval()
+    x = torch.rand(2, 3, 40, 56)
+    m = torch.rand(2, 48) > 0.5
+    with torch.no_grad():
+        xw = emb(x, m)
+        assert xw.shape == x.shape and xw.min() >= 0 and xw.max() <= 1
+        # tanh residual x scaling_w x ImageNet std bounds the change per pixel
+        assert (xw - x).abs().max() <= 0.3 * 0.229 + 1e-6
+        assert dec(xw).shape == (2, 48)
+
+
+def test_whitening_decorrelates_and_scales():
+    g = torch.Generator().manual_seed(0)
+    mix = torch.randn(48, 48, generator=g)
+    logits = torch.randn(2000, 48, generator=g) @ mix.T * 3 + 5    # correlated, off-centre raw outputs
+    layer = whitening(logits, ridge=0.0)
+    with torch.no_grad():
+        y = layer(logits).double()
+    assert y.mean(0).abs().max() < 1e-3
+    cov = torch.cov(y.T) / WHITENED_STD ** 2
+    assert torch.allclose(cov, torch.eye(48, dtype=cov.dtype), atol=1e-3)
+    # on a real (random-init) extractor the whitened logits are centred on the whitening images
+    dec = hidden_decoder(ARCHS["small"]).eval()
+    imgs = torch.rand(100, 3, 24, 24) * torch.rand(100, 3, 1, 1)
+    ext = hidden_extractor(dec, whitening(hidden_extractor(dec).logits(imgs)))
+    assert ext.whitened and ext.logits(imgs).mean(0).abs().max() < 0.1 * WHITENED_STD
+
+
+def test_attack_layer_switches_and_gradients():
+    layer = AttackLayer(AttackLayerConfig(crop=False, resize=False, jpeg=True, flip=False))
+    assert layer.names == ["identity", "jpeg_50", "jpeg_80"]
+    full = AttackLayer(AttackLayerConfig(blur=True, rotate=True, jitter=True))
+    assert {"crop_0.3", "resize_0.7", "blur_11", "rotate_90", "brightness_1.5"} <= set(full.names)
+    x = torch.rand(2, 3, 32, 32, requires_grad=True)
+    for name, fn in full.table:
+        out = fn(x)
+        out.sum().backward()
+        assert x.grad is not None and torch.isfinite(x.grad).all(), name   # JPEG passes a straight-through gradient
+        x.grad = None
