@@ -11,7 +11,7 @@ def test_entry_points_are_discovered():
 
 
 @pytest.mark.parametrize("name,width,depth,patch", [("deit3_tiny", 192, 12, 16), ("deit3_small", 384, 12, 16),
-                                                    ("deit3_huge", 1280, 32, 14), ("deit3_digits", 192, 6, 4)])
+                                                    ("deit3_huge", 1280, 32, 14), ("deit3_digits", 96, 6, 4)])
 def test_create_builds_each_size(name, width, depth, patch):
     # shrunk where possible so the test stays light; the architecture defaults are what is checked
     b = inria.create("backbone", name, depth=1) if name != "deit3_digits" else inria.create("backbone", name)

@@ -36,6 +36,7 @@ def test_recipe_validates_with_a_labelled_source(path, tmp_path):
     train = pre["train"]
     assert (train["optimizer"], train["objective"], train["epochs"], train["weight_decay"]) == ("lamb", "bce", 800, 0.05)
     assert train["augmentation"] == ["three_augment", "mixup"] and train["lr_base_batch"] == 0
+    assert train["repeated_augment"] == 3
     assert train["augmentation_args"]["mixup"] == {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0}
     size = path.stem.split("_")[1]
     if size in PAPER:

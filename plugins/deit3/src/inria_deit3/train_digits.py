@@ -29,10 +29,14 @@ from pathlib import Path
 
 import torch
 
-from .backbone import DIGITS_TRAIN, WEIGHTS_DIR, DeiT3Digits
+from .backbone import DIGITS_AUGMENT, DIGITS_TRAIN, WEIGHTS_DIR, DeiT3Digits
 
 #: the comparison run: only the objective and the optimizer (with its usual lr) change
 BASELINE = dict(objective="cross_entropy", optimizer="adamw", lr=1e-3)
+#: ``--mixup``: the paper's mixup/CutMix on top (held-out 75.8 % after 20 epochs for the DeiT III run, vs 96.9 %)
+MIXUP = dict(augmentation=["three_augment", "mixup"],
+             augmentation_args={"three_augment": DIGITS_AUGMENT,
+                                "mixup": {"mixup_alpha": 0.8, "cutmix_alpha": 1.0, "label_smoothing": 0.0}})
 
 
 class HeldOut:
@@ -84,8 +88,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", choices=["deit3", "ce_adamw"], default=None, help="run one of the two")
     parser.add_argument("--out", type=Path, default=Path("runs/deit3_digits"), help="scratch folder (checkpoints)")
     parser.add_argument("--json", type=Path, default=None, help="results file (default: next to the shipped model)")
-    parser.add_argument("--no-ship", action="store_true", help="do not overwrite the shipped model")
+    parser.add_argument("--no-ship", action="store_true", help="do not overwrite the shipped model (never overwritten with --epochs or --mixup)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the machine is shared)")
+    parser.add_argument("--mixup", action="store_true",
+                        help="add the paper's mixup 0.8 / CutMix 1.0 to both runs (off for digits: see README)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cpu_started = time.process_time()
@@ -94,12 +100,15 @@ def main(argv: list[str] | None = None) -> dict:
                      "architecture": "deit3_digits: img 32, patch 4, width 96, depth 6, 3 heads, LayerScale 1e-4", "threads": args.threads}
     started = time.perf_counter()
     shipped = None
+    extra = dict(MIXUP) if args.mixup else {}
+    if args.mixup:
+        results["mixup"] = MIXUP["augmentation_args"]["mixup"]
     if args.only in (None, "deit3"):
-        model, results["deit3_bce_lamb"] = run("deit3", {}, args.epochs, args.out)
-        if not args.no_ship:
+        model, results["deit3_bce_lamb"] = run("deit3", extra, args.epochs, args.out)
+        if not args.no_ship and not args.mixup and args.epochs is None:  # only the documented recipe ships
             shipped = model.save(WEIGHTS_DIR / "digits")
     if args.only in (None, "ce_adamw"):
-        _, results["ce_adamw"] = run("ce_adamw", BASELINE, args.epochs, args.out)
+        _, results["ce_adamw"] = run("ce_adamw", dict(BASELINE, **extra), args.epochs, args.out)
     results["total_wall_s"] = round(time.perf_counter() - started, 1)
     results["total_cpu_s"] = round(time.process_time() - cpu_started, 1)
     results["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
