@@ -58,16 +58,20 @@ def codec_points(codec, images, values):
     return points
 
 
-def bd(ours, peer):
+def bd(ours, peer, name):
+    """(BD-PSNR dB, BD-rate %) of ours against peer; NaN (and the reason) where the curves do not overlap."""
     from inria.eval.bjontegaard import bd_psnr, bd_rate
 
     ra, qa = [p["bpp"] for p in peer], [p["psnr"] for p in peer]
     rb, qb = [p["bpp"] for p in ours], [p["psnr"] for p in ours]
-    try:
-        return bd_psnr(ra, qa, rb, qb), bd_rate(ra, qa, rb, qb)
-    except ValueError as e:
-        print(f"  ({e})")
-        return float("nan"), float("nan")
+    out = []
+    for fn in (bd_psnr, bd_rate):
+        try:
+            out.append(fn(ra, qa, rb, qb))
+        except ValueError as e:
+            print(f"  vs {name}: {e}")
+            out.append(float("nan"))
+    return tuple(out)
 
 
 def main(argv=None) -> int:
@@ -115,9 +119,12 @@ def main(argv=None) -> int:
     _plots(out, images, ours, jpeg, webp, hyb_recon)
     print(f"figures in {out} ({time.time() - t0:.0f} s)")
 
-    bd_jpeg, rate_jpeg = bd(ours, jpeg)
-    bd_webp, rate_webp = bd(ours, webp)
-    print(f"BD-rate vs JPEG {rate_jpeg:+.1f} %, vs WebP {rate_webp:+.1f} % (negative = fewer bits)")
+    lo, hi = max(min(p["bpp"] for p in ours), lowest_webp), min(max(p["bpp"] for p in ours), max(p["bpp"] for p in webp))
+    print(f"BD over the bpp range both reach: vs WebP {lo:.3f}..{hi:.3f} bpp")
+    bd_jpeg, rate_jpeg = bd(ours, jpeg, "JPEG")
+    bd_webp, rate_webp = bd(ours, webp, "WebP")
+    print(f"BD-rate vs JPEG {rate_jpeg:+.1f} %, vs WebP {rate_webp:+.1f} % (negative = fewer bits; NaN = the PSNR "
+          f"ranges do not overlap)")
     print(f"BD-PSNR vs JPEG {bd_jpeg:.2f} dB")
     print(f"BD-PSNR vs WebP {bd_webp:.2f} dB (target >= 0)")
     return 0

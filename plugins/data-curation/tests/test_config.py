@@ -38,3 +38,12 @@ def test_per_level_lists_and_values():
         make(device="tpu")
     cfg = make(n_clusters=[10, 5], n_iter=[7]).config
     assert cfg.per_level("n_iter") == [7, 7]
+
+
+def test_auto_backend_on_a_cpu_machine_is_faiss_and_explicit_torch_works():
+    from inria_data_curation.curator import make_backend
+
+    assert make_backend("auto", "cpu").name == "faiss"
+    assert make_backend("torch", "cpu").name == "torch"
+    with pytest.raises(InriaError, match="faiss-gpu|no CUDA"):
+        make_backend("faiss", "cuda")

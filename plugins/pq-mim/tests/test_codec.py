@@ -27,7 +27,8 @@ def test_decoded_tokens_equal_encoded_tokens(tiny, photo):
     settings, _ = from_meta(box.meta, 4)
     padded, _ = pad_to_multiple(photo[None], 4)
     sent = tiny.autoencoder.encode(padded)[0]
-    got, _ = tiny.coder.decompress(box.payload, *sent.shape[-2:], settings)
+    got, _, soft = tiny.coder.decompress(box.payload, *sent.shape[-2:], settings)
+    assert soft is None  # every group was sent
     assert torch.equal(got, sent)
     assert settings == CodingSettings.from_config(tiny.config)
 
@@ -67,6 +68,12 @@ def test_save_load_gives_the_same_model_and_bytes(tiny, tiny_dir, tiny_config, p
     assert via_config.model_id == tiny.model_id
 
 
+def test_checkpoint_alone_brings_its_architecture(tiny, tiny_dir):
+    codec = inria.create("codec", "pq_mim", checkpoint=str(tiny_dir))  # no architecture field given
+    assert codec.config.num_subquantizers == 4 and codec.config.channels == [8, 16]
+    assert codec.model_id == tiny.model_id
+
+
 def test_checkpoint_of_another_architecture_is_refused(tiny_dir, tiny_config):
     with pytest.raises(InriaError, match="latent_dim"):
         inria.create("codec", "pq_mim", **{**tiny_config, "checkpoint": str(tiny_dir), "latent_dim": 32})
@@ -103,6 +110,8 @@ def test_hybrid_mode_sends_fewer_groups_and_fills_the_rest(tiny, photo):
     assert len(data) < len(full)
     y = tiny.decompress(data)  # the stream says how many groups it holds
     assert y.shape == photo.shape
+    argmax = tiny.decompress(tiny.with_overrides(send_groups=1, fill="argmax").compress(photo))
+    assert not torch.equal(argmax, y)  # default fill 'mean': expected codewords, not the most likely ones
     sampled = tiny.with_overrides(send_groups=1, fill="sample", fill_seed=7)
     a, b = sampled.compress(photo), sampled.compress(photo)
     assert a == b and len(a) == len(data) + 4  # the seed travels in the header
@@ -119,3 +128,13 @@ def test_compress_to_budget(tiny, photo):
     assert choice.active_subquantizers * choice.send_groups < 4 * 4
     with pytest.raises(InriaError, match="fits 10 bytes"):
         compress_to_budget(tiny, photo, max_bytes=10, candidates=[1])
+
+
+def test_core_evaluate_sweeps_the_rate_of_one_model(tiny, photo):
+    from inria.eval.codec import evaluate_codec
+
+    out = evaluate_codec(tiny, [photo, photo.flip(-1)], {"active_subquantizers": [1, 4]})
+    rd = out["metrics"]["rd"]
+    assert [p["params"]["active_subquantizers"] for p in rd] == [1, 4]
+    assert rd[0]["bpp"] < rd[1]["bpp"]
+    assert len(out["images"]) == 2

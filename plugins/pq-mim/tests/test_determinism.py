@@ -25,7 +25,7 @@ CHILD = textwrap.dedent("""
         box = unpack(data, expect_model=codec.model_id)
         settings, check = from_meta(box.meta, codec.config.num_subquantizers)
         ds = codec.autoencoder.downsampling
-        tokens, got = codec.coder.decompress(box.payload, -(-box.height // ds), -(-box.width // ds), settings)
+        tokens, got, _ = codec.coder.decompress(box.payload, -(-box.height // ds), -(-box.width // ds), settings)
         assert got == check, name
         np.save(f"{work}/{name}.tokens.npy", tokens.numpy())
         np.save(f"{work}/{name}.image.npy", codec.decompress(data).numpy())

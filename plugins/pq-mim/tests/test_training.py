@@ -56,7 +56,7 @@ def test_stage2_learns_to_predict_the_tokens(trained):
         tokens = codec.autoencoder.encode(x)[0]
         trained_bytes += len(codec.coder.compress(tokens, settings)[0])
         untrained_bytes += len(MIMEntropyModel(before.mim).compress(tokens, settings)[0])
-    assert trained_bytes < 0.9 * untrained_bytes
+    assert trained_bytes < 0.95 * untrained_bytes
     assert metrics["stage2/bits_per_index"] < 4.0  # log2(K = 16) bits uncoded
 
 

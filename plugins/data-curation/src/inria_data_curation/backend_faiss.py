@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CHUNK = 1 << 16  # rows per chunk: 64k x 128 float32 = 32 MB
+CHUNK = 1 << 15  # rows per chunk: 32k x 128 float32 = 16 MB
 
 
 class FaissBackend:
@@ -96,8 +96,9 @@ class FaissBackend:
 
         n, d = X.shape
         total = np.zeros((k, d), dtype=self.acc)
-        for s in range(0, n, CHUNK):
-            e = min(n, s + CHUNK)
+        step = CHUNK // 4  # a float64 copy of the chunk: 16k x 128 x 8 = 16 MB
+        for s in range(0, n, step):
+            e = min(n, s + step)
             chunk = self.rows(X, s, e).astype(self.acc)
             m = sp.csr_matrix((np.ones(e - s, dtype=self.acc), (labels[s:e], np.arange(e - s))), shape=(k, e - s))
             total += m @ chunk
@@ -214,13 +215,16 @@ class KppState:
             rows = None
         n = len(rows) if rows is not None else m
         d = np.empty((n, len(cands)), dtype=np.float32)
-        step = 1 << 13  # keep each block in cache
+        gain = np.zeros(len(cands), dtype=np.float64)
+        step = 1 << 12  # one block of rows stays in cache from the product to the gain
         for s in range(0, n, step):
             e = min(n, s + step)
             sel = rows[s:e] if rows is not None else slice(s, e)
-            d[s:e] = _sq_dists(np.asarray(self.X[sel], dtype=np.float32), self.xn[sel], cands)
-        D = self.D[rows] if rows is not None else self.D
-        gain = np.maximum(D[:, None] - d, 0).sum(0, dtype=np.float64)
+            blk = d[s:e]
+            blk[...] = _sq_dists(np.asarray(self.X[sel], dtype=np.float32), self.xn[sel], cands)
+            diff = self.D[sel][:, None] - blk
+            np.maximum(diff, 0, out=diff)
+            gain += diff.sum(0)
         self.cache_rows, self.cache_d, self.cache_gain = rows, d, gain
         return self.total - gain
 

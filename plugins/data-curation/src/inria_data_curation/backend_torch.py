@@ -19,7 +19,8 @@ class TorchBackend:
         self.torch = torch
         self.device = torch.device(device)
         self.acc = torch.float64 if accumulate == "float64" else torch.float32
-        self.budget = 1 << 24  # elements of one (rows x centroids) distance block
+        # elements of one (rows x centroids) distance block: 64 MB on CPU, 512 MB on a GPU
+        self.budget = 1 << 24 if self.device.type == "cpu" else 1 << 27
 
     # -- arrays ------------------------------------------------------------------
     def prepare(self, x: np.ndarray):

@@ -12,7 +12,7 @@ from inria.errors import InriaError
 
 from .comm import row_range
 
-CHUNK = 1 << 16
+CHUNK = 1 << 13  # 8k rows: the row hashes need an 8-byte copy of each chunk
 
 
 def as_matrix(embeddings, where: str = "embeddings") -> np.ndarray:

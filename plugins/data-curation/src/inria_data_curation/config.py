@@ -35,7 +35,8 @@ class HierarchicalKMeansConfig:
     backend: Literal["auto", "faiss", "torch"] = doc("auto", "nearest-centroid engine: 'faiss' (numpy + faiss, "
                                                              "memory-lean on memory-mapped data), 'torch' (CPU or "
                                                              "CUDA), 'auto': faiss when importable, else torch")
-    device: str = doc("auto", "cpu | cuda | cuda:N | auto (cuda when torch sees a GPU)")
+    device: str = doc("auto", "cpu | cuda | cuda:N | auto (a GPU when the backend sees one; in a recipe, the "
+                              "run's device)")
     seed: int = doc(0, "seed of k-means++, of the resampling and of sample(); same seed, same result")
     kpp_points_per_cluster: int = doc(16, "k-means++ seeding scans a random subsample of at most this many "
                                           "points per cluster (0: every point, as in the paper); seeding costs "

@@ -3,10 +3,12 @@ centre, the one that lowers the potential most wins), then Lloyd iterations
 with float64 cluster sums; an empty cluster keeps its previous centroid.
 
 The same code runs on one process or many: a rank holds the rows
-``[lo, lo + len(X))`` of ``n`` rows in all; cluster sums and k-means++
-potentials are all-reduced, k-means++ draws are broadcast from rank 0 (every
-rank also keeps its generator in step, so later draws agree). With one
-process every collective is the identity.
+``[lo, lo + len(X))`` of ``n`` rows in all. Cluster sums and counts are
+all-reduced; in each k-means++ round the candidate rows are all-reduced from
+the ranks that hold them and one all-gather carries every rank's potentials
+together with rank 0's draws for the next round (every rank also keeps its
+generator in step, so later draws agree). With one process every collective
+is the identity.
 
 Lloyd uses Hamerly's bounds (an upper bound on the distance to the own
 centroid, a lower bound on the distance to any other): a row whose bounds

@@ -40,11 +40,14 @@ class PQMIM(Codec):
 
     def __init__(self, config: Any = None, **kwargs: Any):
         super().__init__(config, **kwargs)
+        directory = self._checkpoint_dir(self.config.checkpoint) if self.config.checkpoint else None
+        if directory is not None:
+            self.config = _adopt_architecture(self.config, directory)
         c = self.config
         self.autoencoder: PQAutoencoder = pq_autoencoder(c).eval()
         self.mim: MIMTransformer = mim_transformer(c).eval()
-        if c.checkpoint:
-            self._load_weights(self._checkpoint_dir(c.checkpoint))
+        if directory is not None:
+            self._load_weights(directory)
         self._coder: MIMEntropyModel | None = None
         self._id: bytes | None = None
 
@@ -68,15 +71,8 @@ class PQMIM(Codec):
         return state
 
     def _load_weights(self, directory: Path) -> None:
-        from inria.modeldir import load_weights, read_card
+        from inria.modeldir import load_weights
 
-        card = read_card(directory, expect=type(self))
-        for key in ARCHITECTURE_FIELDS:
-            saved = card["config"].get(key)
-            if saved is not None and saved != getattr(self.config, key):
-                raise InriaError(f"the model in {directory} has {key}={saved}, the config asks for "
-                                 f"{getattr(self.config, key)}", where="checkpoint",
-                                 hint="leave architecture fields at the model's values")
         state = load_weights(directory)
         for prefix, module in (("autoencoder.", self.autoencoder), ("mim.", self.mim)):
             part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
@@ -163,12 +159,12 @@ class PQMIM(Codec):
         box = unpack(data, expect_model=self.model_id, codec="pq_mim model")
         settings, check = from_meta(box.meta, self.config.num_subquantizers)
         ds = self.autoencoder.downsampling
-        indices, decoded_check = self.coder.decompress(box.payload, -(-box.height // ds), -(-box.width // ds),
-                                                       settings)
+        indices, decoded_check, soft = self.coder.decompress(box.payload, -(-box.height // ds),
+                                                             -(-box.width // ds), settings)
         if decoded_check != check:
             raise InriaError("corrupt bitstream (checksum of the decoded tokens does not match the header)",
                              hint="the file was altered, or was decoded by a different build of the model")
-        img = self.autoencoder.decode(indices.unsqueeze(0), settings.active)[0]
+        img = self.autoencoder.decode(indices.unsqueeze(0), settings.active, soft=soft)[0]
         return img[:, :box.height, :box.width]
 
     # -- training ------------------------------------------------------------------------
@@ -177,6 +173,28 @@ class PQMIM(Codec):
         from .training import fit_codec
 
         return fit_codec(self, images, ctx)
+
+
+def _adopt_architecture(config: PQMIMConfig, directory: Path) -> PQMIMConfig:
+    """Architecture fields left at their defaults follow the checkpoint's card; a field set otherwise must match it."""
+    from inria.config import build
+    from inria.modeldir import read_card
+
+    card = read_card(directory, expect=PQMIM)
+    defaults = PQMIMConfig()
+    adopted = {}
+    for key in ARCHITECTURE_FIELDS:
+        saved, asked = card["config"].get(key), getattr(config, key)
+        if saved is None or saved == asked:
+            continue
+        if asked == getattr(defaults, key):
+            adopted[key] = saved
+        else:
+            raise InriaError(f"the model in {directory} has {key}={saved}, the config asks for {asked}",
+                             where="checkpoint", hint="leave architecture fields unset to use the model's")
+    if not adopted:
+        return config
+    return build(PQMIMConfig, {**dataclasses.asdict(config), **adopted}, where=f"{directory}/card.yaml:config")
 
 
 def as_rgb(image) -> torch.Tensor:

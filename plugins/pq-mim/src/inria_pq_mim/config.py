@@ -24,11 +24,12 @@ ARCHITECTURE_FIELDS = (
 class PQMIMConfig:
     # -- where the weights come from ------------------------------------------------
     checkpoint: str = doc("default", "'default' (the small model shipped in the plugin), a model directory, "
-                                     "or '' for random weights (to train with fit)")
+                                     "or '' for random weights (to train with fit); architecture fields left "
+                                     "at their defaults follow the checkpoint's card")
 
     # -- architecture -----------------------------------------------------------------
     downsampling: int = doc(16, "spatial downsampling of the latent grid (a power of two, 2..64)")
-    channels: list[int] = doc([32, 64, 96, 128], "encoder widths, one per 2x downsampling stage "
+    channels: list[int] = doc([16, 32, 64, 128], "encoder widths, one per 2x downsampling stage "
                                                   "(log2(downsampling) entries); the decoder mirrors them")
     res_blocks: int = doc(1, "residual blocks after each stage below 1/2 resolution")
     linear_path: bool = doc(True, "a patchify conv / transposed conv beside the conv stacks (a learned linear block "
@@ -52,13 +53,16 @@ class PQMIMConfig:
                                                                 "(cosine: small first groups, as MaskGIT)")
     send_groups: int = doc(0, "hybrid mode: send only the first N of the S groups and let the MIM model fill "
                               "the rest (0 = send all)")
-    fill: Literal["argmax", "sample"] = doc("argmax", "how the decoder fills tokens that were not sent")
+    fill: Literal["mean", "sample", "argmax"] = doc(
+        "mean", "how the decoder fills tokens that were not sent: mean = the expected codeword under the MIM "
+                "prediction (best PSNR), sample = a seeded draw (sharper, the paper's generative use), argmax")
     fill_seed: int = doc(0, "seed of fill='sample' (written in the bitstream)")
     logit_grid: int = doc(16, "logits are rounded to multiples of 1/logit_grid nat before the integer "
                               "probability tables are built (see entropy.py: why)")
 
     # -- training (fit): two runs of the core engine, inria.train ------------------------------
     crop: int = doc(128, "stage 1 training crop side in pixels (a multiple of downsampling)")
+    pca_init: bool = doc(True, "fit on fresh weights starts the linear path as the PCA of random training patches")
     codebook_update: Literal["ema", "loss"] = doc("ema", "EMA (k-means) codebook updates, or a codebook loss")
     ema_decay: float = doc(0.97, "EMA decay of the codebook statistics")
     commitment: float = doc(0.25, "weight of the commitment loss ||z - sg(q)||^2")

@@ -17,7 +17,8 @@ Schedule (deterministic, shared by encoder and decoder, nothing of it sent):
 Group ``s`` is coded with the probabilities the transformer predicts when
 exactly the groups ``< s`` are visible. The hybrid mode sends only the first
 ``sent`` groups; the decoder fills the others group by group with the
-transformer's argmax (or a seeded sample from the same integer tables).
+transformer's prediction: the expected codeword (``mean``), the argmax, or a
+seeded sample from the same integer tables.
 """
 from __future__ import annotations
 
@@ -161,11 +162,21 @@ class MIMEntropyModel:
         self.timing["coder"] += time.perf_counter() - t0
         return payload, enc.check
 
-    def decompress(self, payload: bytes, h: int, w: int, cs: CodingSettings) -> tuple[torch.Tensor, int]:
-        """payload -> (indices (M, h, w), checksum of the decoded symbols); unsent groups are filled."""
+    def decompress(self, payload: bytes, h: int, w: int, cs: CodingSettings):
+        """payload -> (indices (M, h, w), checksum of the decoded symbols, soft fill or None).
+
+        Unsent groups are filled: their tokens (argmax or sampled) serve as
+        context for the next groups; with ``fill='mean'`` the third value is
+        ``(filled (h, w) bool, probs (active, h, w, K) float64)``, the MIM
+        distributions at the filled positions, from which the codec takes the
+        expected codeword.
+        """
         import time
 
         grid = torch.zeros(self.m, h, w, dtype=torch.long)
+        soft = None
+        if cs.fill == "mean" and cs.sent < cs.groups:
+            soft = (torch.zeros(h, w, dtype=torch.bool), torch.zeros(cs.active, h, w, self.k, dtype=torch.float64))
         tl = tiles(h, w, self.tile)
         dec = ec.Decoder(payload)
         rng = np.random.Generator(np.random.PCG64(cs.seed))
@@ -185,6 +196,10 @@ class MIMEntropyModel:
                 else:
                     symbols = freqs.argmax(1)
                 ys, xs = t.y + pos // t.w, t.x + pos % t.w
+                if soft is not None and s >= cs.sent:
+                    probs = torch.from_numpy(freqs / freqs.sum(1, keepdims=True)).view(len(pos), cs.active, self.k)
+                    soft[0][ys, xs] = True
+                    soft[1][:, ys, xs] = probs.transpose(0, 1)
                 grid[:cs.active, ys, xs] = torch.from_numpy(symbols.reshape(len(pos), cs.active)).t()
             self.timing["coder"] += time.perf_counter() - t0
-        return grid, dec.check
+        return grid, dec.check, soft

@@ -2,8 +2,9 @@
 
 The encoder sends the first ``send_groups`` of the S token groups, with the
 first ``active_subquantizers`` sub-indices each; the decoder lets the MIM
-transformer fill every group that was not sent (argmax, or a seeded sample:
-the ``fill`` and ``fill_seed`` config fields), group by group in the coding
+transformer fill every group that was not sent (the expected codeword, the
+argmax, or a seeded sample: the ``fill`` and ``fill_seed`` config fields),
+group by group in the coding
 schedule, exactly as it would decode them. Any bitstream of this codec can
 be made hybrid with ``codec.with_overrides(send_groups=..)``; this module
 picks the settings that fit a budget.
@@ -25,7 +26,7 @@ class BudgetChoice:
     psnr: float
 
 
-def compress_to_budget(codec, image: torch.Tensor, max_bytes: int = 200, fill: str = "argmax",
+def compress_to_budget(codec, image: torch.Tensor, max_bytes: int = 200, fill: str = "mean",
                        candidates: list[int] | None = None) -> BudgetChoice:
     """The bitstream of at most ``max_bytes`` (header included) whose decoded image has the best PSNR.
 

@@ -83,6 +83,12 @@ class ProductQuantizer(nn.Module):
         q = self._apply_active(q, active, b, h * w)
         return self._merge(q, b, h, w)
 
+    def expected(self, probs: torch.Tensor) -> torch.Tensor:
+        """probs (m, ..., K) over the codewords of the first m sub-quantizers -> (m, ..., sub) expected codewords."""
+        m = probs.shape[0]
+        flat = probs.reshape(m, -1, self.k).to(self.codebook.dtype)
+        return torch.bmm(flat, self.codebook[:m]).view(*probs.shape[:-1], self.sub)
+
     def _apply_active(self, q: torch.Tensor, active, b: int, per_image: int) -> torch.Tensor:
         if active is None:
             return q

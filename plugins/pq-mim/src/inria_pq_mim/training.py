@@ -1,7 +1,8 @@
 """``fit``: the two stages of PQ-MIM, each one run of the core engine (:mod:`inria.train`).
 
 1. The autoencoder (encoder, product quantizer, decoder) on random crops,
-   objective ``pq_mim_autoencoder`` (config ``stage1``).
+   objective ``pq_mim_autoencoder`` (config ``stage1``); fresh weights first
+   get the PCA of random patches in their linear path (``pca_init``).
 2. The encoder frozen, every training image (and its mirror) is encoded once
    to its index grid; the MIM transformer trains on random ``mim_tile``-sided
    windows of those grids, objective ``pq_mim_mim`` (config ``stage2``).
@@ -57,6 +58,10 @@ def fit_codec(codec, images, ctx=None) -> dict[str, float]:
     cfg1 = c.stage1
     crops = RandomCrops(images, c.crop, length=max(cfg1.steps, 1) * cfg1.batch_size * cfg1.accum, seed=cfg1.seed)
     ae = codec.autoencoder
+    if c.pca_init and c.linear_path and not c.checkpoint:
+        ds = ae.downsampling
+        patches = RandomCrops(images, ds, length=max(20000, 4 * 3 * ds * ds), seed=cfg1.seed + 1)
+        ae.init_from_pca(torch.stack([patches[i] for i in range(len(patches))]))
     out1 = Trainer(ae, crops, cfg1, ctx=ctx, name="stage1",
                    checkpoint_dir=ck / "stage1" if ck else None).fit()
     metrics.update({f"stage1/{k}": v for k, v in out1.items()})
