@@ -9,7 +9,8 @@ Peer: ``faiss.Kmeans`` with level 1's k and the same iterations on the same
 memory map. Each side runs in its own process (peak RSS is per process, libraries
 included) with the same thread count.
 
-    nice python benchmarks/curation_scale.py                     # the issue's setting (long: ~1 h on 2 cores)
+    nice python benchmarks/curation_scale.py                     # the issue's setting (~2 h on a busy 2-core box)
+    nice python benchmarks/curation_scale.py --n 200000 --levels 2000,200,20   # 5x smaller N and k (N/k = 100 kept)
     nice python benchmarks/curation_scale.py --n-iter 10         # fewer Lloyd iterations on both sides
 
 Last line: ``hierarchical/flat time ratio R (target <= 3.0); peak rss/data M (target <= 2.0)``.

@@ -170,9 +170,15 @@ def _sq_dists(x: np.ndarray, xn: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 class KppState:
-    """Per-row k-means++ state: D (squared distance to the closest centre so far) and that centre."""
+    """Per-row k-means++ state: D (squared distance to the closest centre so far) and that centre.
 
-    FULL = 0.5  # above this fraction of rows to compute, skip the pruning bookkeeping
+    Rows are handled in blocks of BLOCK consecutive rows: a block where many
+    rows may move is computed whole (contiguous reads), a block where few may
+    move gathers just those rows, a block where none may move is skipped.
+    """
+
+    BLOCK = 1 << 12
+    DENSE = 0.4  # above this fraction of a block's rows, compute the whole block
 
     def __init__(self, X, xn, acc):
         from .kmeans import EXPANSION_SLACK
@@ -187,10 +193,11 @@ class KppState:
         self.D4 = np.full(self.m, np.inf, dtype=np.float32)
         self.owner = np.full(self.m, -1, dtype=np.int64)
         self.total = float("inf")
-        self.cache_rows = self.cache_d = self.cache_gain = None
+        self.cache = self.cache_gain = None
         self.cmax = 0.0
         self.cnorm = np.zeros(0, dtype=np.float32)
         self.rounds = 0
+        self.starts = np.arange(0, self.m, self.BLOCK)
 
     def pots(self, cands, centers):
         from .kmeans import EXPANSION_SLACK
@@ -210,22 +217,23 @@ class KppState:
         cc += candn[:, None]
         cc = cc.min(0)
         cc -= 6 * EXPANSION_SLACK * self.cmax
-        rows = np.flatnonzero(cc[self.owner] < self.D4)
-        if len(rows) > self.FULL * m:
-            rows = None
-        n = len(rows) if rows is not None else m
-        d = np.empty((n, len(cands)), dtype=np.float32)
+        may_move = cc[self.owner] < self.D4
+        per_block = np.add.reduceat(may_move, self.starts) if m else np.zeros(0, dtype=np.int64)
         gain = np.zeros(len(cands), dtype=np.float64)
-        step = 1 << 12  # one block of rows stays in cache from the product to the gain
-        for s in range(0, n, step):
-            e = min(n, s + step)
-            sel = rows[s:e] if rows is not None else slice(s, e)
-            blk = d[s:e]
-            blk[...] = _sq_dists(np.asarray(self.X[sel], dtype=np.float32), self.xn[sel], cands)
-            diff = self.D[sel][:, None] - blk
+        cache = []
+        for b in np.flatnonzero(per_block):
+            s = int(self.starts[b])
+            e = min(m, s + self.BLOCK)
+            if per_block[b] > self.DENSE * (e - s):
+                rows = slice(s, e)
+            else:
+                rows = s + np.flatnonzero(may_move[s:e])
+            d = _sq_dists(np.asarray(self.X[rows], dtype=np.float32), self.xn[rows], cands)
+            diff = self.D[rows][:, None] - d
             np.maximum(diff, 0, out=diff)
             gain += diff.sum(0)
-        self.cache_rows, self.cache_d, self.cache_gain = rows, d, gain
+            cache.append((rows, d))
+        self.cache, self.cache_gain = cache, gain
         return self.total - gain
 
     def accept(self, c, center_id, best):
@@ -238,15 +246,15 @@ class KppState:
             self.D4[:] = 4 * self.D + self.slack
             self.total = float(self.D.sum(dtype=np.float64))
             return
-        rows, d = self.cache_rows, self.cache_d[:, best]
-        D = self.D[rows] if rows is not None else self.D
-        closer = d < D
-        idx = rows[closer] if rows is not None else np.flatnonzero(closer)
-        self.D[idx] = d[closer]
-        self.D4[idx] = 4 * d[closer] + self.slack[idx]
-        self.owner[idx] = center_id
+        for rows, d in self.cache:
+            col = d[:, best]
+            closer = col < self.D[rows]
+            idx = (np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows)[closer]
+            self.D[idx] = col[closer]
+            self.D4[idx] = 4 * col[closer] + self.slack[idx]
+            self.owner[idx] = center_id
         if self.rounds % 256 == 0:  # re-sum now and then so that round-off does not drift
             self.total = float(self.D.sum(dtype=np.float64))
         else:
             self.total -= float(self.cache_gain[best])
-        self.cache_rows = self.cache_d = self.cache_gain = None
+        self.cache = self.cache_gain = None
