@@ -231,6 +231,16 @@ class HierarchicalKMeans(Curator):
         return self
 
     # -- verbs -----------------------------------------------------------------------------
+    @verb(inputs={"vectors": "vectors"}, outputs={"model": "model", "metrics": "metrics"})
+    def fit_step(self, ctx, vectors):
+        """Fit on the vectors (one row per pool item) and save the cluster tree."""
+        metrics = self.fit(vectors, ctx=ctx)
+        path = ctx.out_dir / "model"
+        if ctx.is_main:  # under torch.distributed every rank holds the same tree; one writes it
+            self.save(path)
+        current_comm().barrier()
+        return {"model": path, "metrics": metrics}
+
     @verb(inputs={"model": "model", "images": "images?"},
           outputs={"indices": "indices", "metrics": "metrics", "images": "images?"}, params=CurateParams)
     def sample_step(self, ctx, model, images=None, n=1000):
@@ -239,7 +249,8 @@ class HierarchicalKMeans(Curator):
         When ``images`` (the pool the model was fitted on, in the same order)
         are wired, the optional ``images`` output holds the selected ones."""
         idx = self.sample(n)
-        np.save(ctx.out_dir / "selected_indices.npy", idx, allow_pickle=False)
+        if ctx.is_main:  # every rank draws the same selection; one writes it
+            np.save(ctx.out_dir / "selected_indices.npy", idx, allow_pickle=False)
         out = {"indices": idx, "metrics": {"selected": int(len(idx)), "pool": int(self.n_points)}}
         if images is not None:
             if len(images) != self.n_points:
@@ -264,7 +275,8 @@ class HierarchicalKMeans(Curator):
         if toy:
             from .toy import run_toy
 
-            metrics.update({f"toy/{k}": v for k, v in run_toy(ctx.out_dir, config=self.config).items()})
+            toy_metrics = run_toy(ctx.out_dir, config=self.config, save=ctx.is_main)
+            metrics.update({f"toy/{k}": v for k, v in toy_metrics.items()})
         return {"metrics": metrics}
 
 

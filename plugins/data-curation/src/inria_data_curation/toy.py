@@ -41,7 +41,8 @@ def toy_config(base=None, steps: int = 10, scale: float = 1.0):
     return dataclasses.replace(base, n_split=1, **kw)
 
 
-def run_toy(out_dir, config=None, seed: int = 0, n: int = 1000, steps: int = 10, scale: float = 1.0) -> dict[str, float]:
+def run_toy(out_dir, config=None, seed: int = 0, n: int = 1000, steps: int = 10, scale: float = 1.0,
+            save: bool = True) -> dict[str, float]:
     """Fit the toy (``steps`` resampling steps per level, 10 in the paper), sample ``n`` points, save
     ``toy.png`` in ``out_dir``; returns the selected points per ring, for both samplers.
 
@@ -59,6 +60,12 @@ def run_toy(out_dir, config=None, seed: int = 0, n: int = 1000, steps: int = 10,
     model.fit(x)
     picked = model.sample(n)
     rand = np.random.default_rng([seed, 3]).choice(len(x), size=n, replace=False)
+    metrics = {}
+    for i in range(len(RING_SIZES)):
+        metrics[f"hierarchical_ring{i}"] = float((ring[picked] == i).sum())
+        metrics[f"random_ring{i}"] = float((ring[rand] == i).sum())
+    if not save:
+        return metrics
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharex=True, sharey=True)
     for ax, sel, title in ((axes[0], rand, f"random sampling ({n} points)"),
                            (axes[1], picked, f"hierarchical k-means sampling ({n} points)")):
@@ -74,8 +81,4 @@ def run_toy(out_dir, config=None, seed: int = 0, n: int = 1000, steps: int = 10,
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
-    metrics = {}
-    for i in range(len(RING_SIZES)):
-        metrics[f"hierarchical_ring{i}"] = float((ring[picked] == i).sum())
-        metrics[f"random_ring{i}"] = float((ring[rand] == i).sum())
     return metrics
