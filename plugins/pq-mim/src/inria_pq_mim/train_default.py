@@ -21,8 +21,11 @@ RECIPE = {
     "stage1": {"steps": 900, "batch_size": 8, "lr": 2e-3, "weight_decay": 0.0, "warmup_steps": 50, "min_lr": 1e-5,
                "clip_grad": 1.0,
                "objective": "pq_mim_autoencoder", "log_every": 50, "seed": 0},
+    # stage 2 sees few sub-quantizers more often than stage 1 (full rate 20 %, else 1..16 uniform): the
+    # low rates and the hybrid mode depend on predicting sub-quantizer 0 from sparse context
     "stage2": {"steps": 400, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.01, "warmup_steps": 30,
-               "min_lr": 1e-5, "objective": "pq_mim_mim", "log_every": 50, "seed": 0},
+               "min_lr": 1e-5, "objective": "pq_mim_mim", "objective_args": {"full_rate_prob": 0.2},
+               "log_every": 50, "seed": 0},
 }
 
 
