@@ -21,3 +21,6 @@ def test_quickstart(tmp_path):
     assert m["knn"]["knn10_accuracy"] >= 0.9
     assert m["index_eval"]["recall@10"] >= 0.9
     assert m["curated"]["selected"] == 60
+    # PQ-MIM's shipped model: more sub-quantizers sent, more real bytes and more PSNR
+    pq = sorted(m["pq_mim"]["rd"], key=lambda p: p["params"]["active_subquantizers"])
+    assert pq[0]["bpp"] < pq[-1]["bpp"] and pq[0]["psnr"] < pq[-1]["psnr"]
