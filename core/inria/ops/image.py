@@ -15,9 +15,21 @@ from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-import torchvision.transforms.v2.functional as TF
 
 Images = "torch.Tensor | list[torch.Tensor]"
+
+
+class _LazyTF:
+    """torchvision.transforms.v2.functional, imported on first use: importing it
+    pulls in torch._dynamo (seconds), which a codec's fresh decoder never needs."""
+
+    def __getattr__(self, name):
+        import torchvision.transforms.v2.functional as tf
+
+        return getattr(tf, name)
+
+
+TF = _LazyTF()
 
 
 # -- helpers -----------------------------------------------------------------
