@@ -6,6 +6,7 @@ inputs and outputs) so the runner validates them the same way.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Optional
 
 import numpy as np
@@ -20,6 +21,9 @@ from .interfaces.base import Component, verb
 class ImagesConfig:
     source: str = doc("samples", "a folder of JPEG/PNG/WebP/TIFF images, 'samples' (scikit-image's photographs) "
                                  "or 'digits' (scikit-learn's handwritten digits, with labels)")
+    labels: str = doc("none", "for a folder source: 'none' (images only) or 'folders' (root/<class>/<image>: "
+                              "label i = i-th class folder name in sorted order, as torchvision's ImageFolder; "
+                              "class names go to classes.json)")
     size: Optional[int] = doc(None, "square side: resize the short side and centre-crop (digits: resize)")
     limit: Optional[int] = doc(None, "keep at most this many images")
     names: Optional[list[str]] = doc(None, "for source 'samples': which photographs (inria.data.images.SAMPLE_PHOTOS)")
@@ -30,16 +34,25 @@ class ImagesConfig:
             raise ValueError(f"size {self.size} is outside 1..8192")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit {self.limit} must be >= 1")
+        if self.labels not in ("none", "folders"):
+            raise ValueError(f"labels '{self.labels}' is not one of: none, folders")
+        if self.labels == "folders" and self.source in ("samples", "digits"):
+            raise ValueError(f"labels: folders needs a folder source, not '{self.source}'")
 
 
 class Images(Component):
-    """Load images (any mode -> RGB float in [0, 1]); corrupt files in a folder are skipped with a warning."""
+    """Load images (any mode -> RGB float in [0, 1]); corrupt files in a folder are skipped with a warning.
+
+    With ``labels: folders`` the source is ``root/<class>/<image>`` and the step
+    also outputs int64 labels (like ``digits``), writes ``classes.json`` (the
+    class names in label order) and reports ``classes`` and ``images``.
+    """
 
     interface = "builtin"
     name = "images"
     Config = ImagesConfig
 
-    @verb(outputs={"images": "images", "labels": "labels?"})
+    @verb(outputs={"images": "images", "labels": "labels?", "metrics": "metrics?"})
     def run(self, ctx):
         from .data import images as data
 
@@ -52,10 +65,17 @@ class Images(Component):
             if c.limit:
                 x, y = x[: c.limit], y[: c.limit]
             return {"images": x, "labels": y}
-        imgs, _ = data.load_folder(c.source, limit=c.limit)
+        out: dict = {}
+        if c.labels == "folders":
+            imgs, y, classes, _ = data.load_class_folders(c.source, limit=c.limit)
+            if ctx.is_main:
+                (ctx.out_dir / "classes.json").write_text(json.dumps(classes, indent=1))
+            out = {"labels": y, "metrics": {"classes": len(classes), "images": len(imgs)}}
+        else:
+            imgs, _ = data.load_folder(c.source, limit=c.limit)
         if c.size:
             imgs = [data.center_square(t, c.size) for t in imgs]
-        return {"images": imgs}
+        return {"images": imgs, **out}
 
 
 @dataclasses.dataclass

@@ -5,7 +5,9 @@ it was on disk: RGBA is composited on white, palette and grayscale images
 are expanded, 16-bit and float images are rescaled to their full range.
 
 A file that cannot be decoded among good ones is **skipped with a warning
-naming it**; a folder with no readable image is an error.
+naming it**; a folder with no readable image is an error. An ImageNet-style
+folder (``root/<class>/<image>``) gives labels too (:func:`load_class_folders`,
+numbered like torchvision's ``ImageFolder``).
 """
 from __future__ import annotations
 
@@ -68,19 +70,26 @@ def array_to_tensor(arr: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).float().clamp(0, 1)
 
 
-def load_folder(folder: str | Path, limit: int | None = None) -> tuple[list, list[str]]:
-    """All images in ``folder`` (sorted by name, recursive); returns (tensors, names)."""
-    from PIL import Image, UnidentifiedImageError
-
-    folder = Path(folder)
+def _require_folder(folder: Path, hint: str) -> None:
     if not folder.exists():
         raise InriaError("image folder does not exist", where=str(folder))
     if not folder.is_dir():
-        raise InriaError("not a folder", where=str(folder), hint="give a folder of JPEG/PNG/WebP/TIFF images")
+        raise InriaError("not a folder", where=str(folder), hint=hint)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """The image files below ``folder`` (recursive, sorted); errors name the folder."""
+    _require_folder(folder, "give a folder of JPEG/PNG/WebP/TIFF images")
     try:
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+        return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
     except PermissionError as e:
         raise InriaError(f"unreadable folder ({e.strerror})", where=str(folder)) from None
+
+
+def _decode(files: list[Path], root: Path, limit: int | None) -> tuple[list, list[str]]:
+    """Decode ``files`` in order (at most ``limit``); unreadable ones are skipped with a warning."""
+    from PIL import Image, UnidentifiedImageError
+
     images, names = [], []
     for path in files:
         if limit is not None and len(images) >= limit:
@@ -89,12 +98,77 @@ def load_folder(folder: str | Path, limit: int | None = None) -> tuple[list, lis
             with Image.open(path) as img:
                 img.load()
                 images.append(pil_to_tensor(img, where=str(path)))
-                names.append(str(path.relative_to(folder)))
+                names.append(str(path.relative_to(root)))
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-            warnings.warn(f"{path}: skipped, not a readable image ({type(e).__name__})", stacklevel=2)
+            warnings.warn(f"{path}: skipped, not a readable image ({type(e).__name__})", stacklevel=3)
+    return images, names
+
+
+def load_folder(folder: str | Path, limit: int | None = None) -> tuple[list, list[str]]:
+    """All images in ``folder`` (sorted by name, recursive); returns (tensors, names)."""
+    folder = Path(folder)
+    images, names = _decode(_image_files(folder), folder, limit)
     if not images:
         raise InriaError(f"no readable image ({', '.join(sorted(EXTENSIONS))})", where=str(folder))
     return images, names
+
+
+def class_folders(folder: str | Path) -> dict[str, list[Path]]:
+    """The classes of an ImageNet-style ``folder`` (``root/<class>/**/<image>``): name -> image files.
+
+    Classes come sorted by name, each with its image files (recursive, sorted).
+    Label ``i`` is the ``i``-th name in sorted order, as torchvision's
+    ``ImageFolder`` numbers classes. Hidden sub-folders (``.name``) are not
+    classes. Errors (one line naming the folder): no sub-folder, image files
+    beside the class folders, a class folder holding no image file (an error
+    rather than a warning: dropping it would silently shift the label ids).
+    """
+    folder = Path(folder)
+    _require_folder(folder, "give a folder with one sub-folder per class")
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except PermissionError as e:
+        raise InriaError(f"unreadable folder ({e.strerror})", where=str(folder)) from None
+    classes = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
+    loose = [p.name for p in entries if p.is_file() and p.suffix.lower() in EXTENSIONS]
+    if not classes:
+        raise InriaError("no class sub-folder (labels: folders reads root/<class>/<image>)", where=str(folder),
+                         hint="set labels: none to load the images without labels" if loose else None)
+    if loose:
+        raise InriaError(f"{len(loose)} image file(s) beside the class folders (e.g. '{loose[0]}')", where=str(folder),
+                         hint="move them into a class folder, or set labels: none")
+    found = {}
+    for c in classes:
+        found[c.name] = _image_files(c)
+        if not found[c.name]:
+            raise InriaError(f"class folder '{c.name}' holds no image ({', '.join(sorted(EXTENSIONS))})",
+                             where=str(c), hint="remove the empty class folder or add its images")
+    return found
+
+
+def load_class_folders(folder: str | Path, limit: int | None = None) -> tuple[list, "np.ndarray", list[str], list[str]]:
+    """Images and int64 labels from ``root/<class>/**/<image>`` (see :func:`class_folders`).
+
+    Returns (tensors, labels, class names in label order, file names relative
+    to ``folder``). Images come class by class, each class's files sorted by
+    name; ``limit`` keeps the first ``limit`` of that order (so a small limit
+    may hold the first classes only). A class folder none of whose files
+    decodes is an error.
+    """
+    folder = Path(folder)
+    classes = class_folders(folder)
+    images, labels, names = [], [], []
+    for label, (name, files) in enumerate(classes.items()):
+        left = None if limit is None else limit - len(images)
+        if left is not None and left <= 0:
+            break
+        imgs, nms = _decode(files, folder, left)
+        if not imgs:
+            raise InriaError(f"class folder '{name}' has no readable image", where=str(folder / name))
+        images += imgs
+        names += nms
+        labels += [label] * len(imgs)
+    return images, np.asarray(labels, dtype=np.int64), list(classes), names
 
 
 def sample_photo(name: str) -> np.ndarray:
