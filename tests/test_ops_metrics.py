@@ -44,6 +44,27 @@ def test_jpeg_ste_forward_is_jpeg_backward_is_identity():
     assert torch.allclose(x.grad, torch.ones_like(x))
 
 
+def test_padded_random_crop_takes_windows_of_the_reflect_padded_image():
+    x = torch.rand(16, 3, 5, 7)
+    assert torch.equal(ops.padded_random_crop(x, 0), x)
+    a = ops.padded_random_crop(x, 2, generator=torch.Generator().manual_seed(3))
+    b = ops.padded_random_crop(x, 2, generator=torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and torch.equal(a, b)
+    # the offsets are the generator's draws (tops then lefts), the windows those of numpy's reflect padding
+    g = torch.Generator().manual_seed(3)
+    tops, lefts = torch.randint(0, 5, (16,), generator=g), torch.randint(0, 5, (16,), generator=g)
+    ref = np.pad(x.numpy(), ((0, 0), (0, 0), (2, 2), (2, 2)), mode="reflect")
+    for i, (t, l) in enumerate(zip(tops.tolist(), lefts.tolist())):
+        assert np.array_equal(a[i].numpy(), ref[i, :, t:t + 5, l:l + 7])
+    assert (tops != 2).any() or (lefts != 2).any()  # not all centred: it does move
+    # padding is capped below the side (reflect needs it); a 1-pixel side comes back as is
+    assert ops.padded_random_crop(x, 50).shape == x.shape
+    one = torch.rand(2, 3, 1, 9)
+    assert torch.equal(ops.padded_random_crop(one, 4), one)
+    mixed = ops.padded_random_crop([torch.rand(3, 6, 6), torch.rand(3, 4, 8)], 1)
+    assert [tuple(im.shape) for im in mixed] == [(3, 6, 6), (3, 4, 8)]
+
+
 def test_mixed_sizes_are_lists():
     xs = [torch.rand(3, 20, 30), torch.rand(3, 40, 10)]
     out = attacks.apply("crop_0.5", xs)

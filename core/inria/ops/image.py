@@ -280,6 +280,27 @@ def random_resized_crop(x: torch.Tensor, size: tuple[int, int], scale=(0.08, 1.0
     return torch.stack(out)
 
 
+def padded_random_crop(x, padding: int = 4, generator: torch.Generator | None = None):
+    """DeiT III's "simple random crop": reflect-pad by ``padding`` pixels, then a random window of the
+    original size, one draw per image (torchvision's ``RandomCrop(size, padding, padding_mode='reflect')``).
+
+    Reflect padding needs ``padding < side``: it is capped at ``side - 1`` (a 1-pixel side comes back
+    unchanged). Draws every window's top (N values), then every left, from ``generator``.
+    """
+    if not (isinstance(x, torch.Tensor) and x.dim() == 4):
+        return stack_if_same([padded_random_crop(im.unsqueeze(0), padding, generator)[0] for im in as_list(x)])
+    if padding < 0:
+        raise ValueError(f"padding {padding} must be >= 0")
+    n, _, h, w = x.shape
+    p = min(int(padding), h - 1, w - 1)
+    if p <= 0 or n == 0:
+        return x
+    padded = F.pad(x, (p, p, p, p), mode="reflect")
+    tops = torch.randint(0, 2 * p + 1, (n,), generator=generator).tolist()
+    lefts = torch.randint(0, 2 * p + 1, (n,), generator=generator).tolist()
+    return torch.stack([padded[i, :, t:t + h, l:l + w] for i, (t, l) in enumerate(zip(tops, lefts))])
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "replicate") -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad (N, C, H, W) on the bottom/right to multiples of ``multiple``; returns (padded, (H, W))."""
     h, w = x.shape[-2:]
