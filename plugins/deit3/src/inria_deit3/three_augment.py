@@ -22,7 +22,6 @@ import math
 from typing import Any, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from inria.errors import InriaError
 from inria.ops import image as ops
@@ -71,7 +70,7 @@ class ThreeAugment:
         if self.crop == "rrc":
             x = ops.random_resized_crop(x, (h, w), scale=self.scale, ratio=self.ratio)
         elif self.crop == "src" and self.padding:
-            x = _padded_random_crop(x, self.padding)
+            x = ops.padded_random_crop(x, self.padding)
         if self.hflip:
             flip = torch.rand(n) < 0.5
             if flip.any():
@@ -103,17 +102,3 @@ class ThreeAugment:
             out.append(ops.gaussian_blur(im.unsqueeze(0), kernel_size=max(k, 1), sigma=sigma)[0] if k > 1 else im)
         return torch.stack(out)
 
-
-def _padded_random_crop(x: torch.Tensor, padding: int) -> torch.Tensor:
-    """torchvision's RandomCrop(size, padding, padding_mode='reflect') per image, same size out.
-
-    The core has no padded crop (requested); reflect padding needs padding < side.
-    """
-    n, _, h, w = x.shape
-    p = min(padding, h - 1, w - 1)
-    if p <= 0:
-        return x
-    padded = F.pad(x, (p, p, p, p), mode="reflect")
-    tops = torch.randint(0, 2 * p + 1, (n,)).tolist()
-    lefts = torch.randint(0, 2 * p + 1, (n,)).tolist()
-    return torch.stack([padded[i, :, t:t + h, l:l + w] for i, (t, l) in enumerate(zip(tops, lefts))])
