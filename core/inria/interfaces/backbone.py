@@ -40,7 +40,7 @@ class Backbone(Component):
     def fit_step(self, ctx, images, labels):
         """Train on labelled images and save the model directory."""
         metrics = self.fit(images, labels, ctx=ctx)
-        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics or {}}
+        return {"model": self.save_model(ctx), "metrics": metrics or {}}
 
     @verb(inputs={"images": "images", "model": "model?"}, outputs={"vectors": "vectors"})
     def embed_step(self, ctx, images, model=None):

@@ -120,6 +120,23 @@ class Component:
         write_card(path, self)
         return path
 
+    def save_model(self, ctx: Any, name: str = "model") -> Path:
+        """:meth:`save` to ``ctx.out_dir / name`` on rank 0 only; every rank returns that path.
+
+        What the ``fit`` / ``build`` verbs use. Under torch.distributed every
+        rank holds the same fitted state at the end of a verb: one writes it
+        (rank 0 by both ``ctx.rank`` and :func:`inria.distributed.rank`), the
+        others write nothing and wait at a barrier (when a process group is
+        initialised) so no rank reads a half-written directory.
+        """
+        from .. import distributed
+
+        path = Path(ctx.out_dir) / name
+        if getattr(ctx, "is_main", True) and distributed.is_main():
+            self.save(path)
+        distributed.barrier()
+        return path
+
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> "Component":
         """Build from a directory written by :meth:`save`; ``overrides`` replace card config fields."""

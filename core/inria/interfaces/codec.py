@@ -42,7 +42,7 @@ class Codec(Component):
     def fit_step(self, ctx, images):
         """Train the codec on the images and save it as a model directory."""
         metrics = self.fit(images, ctx=ctx)
-        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics}
+        return {"model": self.save_model(ctx), "metrics": metrics}
 
     @verb(inputs={"images": "images", "model": "model?"}, outputs={"bitstreams": "bitstreams", "metrics": "metrics"})
     def compress_step(self, ctx, images, model=None):

@@ -32,7 +32,7 @@ class Curator(Component):
     def fit_step(self, ctx, vectors):
         """Fit on the vectors and save the fitted structure."""
         metrics = self.fit(vectors, ctx=ctx)
-        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics or {}}
+        return {"model": self.save_model(ctx), "metrics": metrics or {}}
 
     @verb(inputs={"model": "model"}, outputs={"indices": "indices", "metrics": "metrics"}, params=SampleParams)
     def sample_step(self, ctx, model, n=1000):

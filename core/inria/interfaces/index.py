@@ -51,7 +51,7 @@ class Index(Component):
         self.train(vectors)
         self.add(vectors, ids)
         took = time.perf_counter() - t0
-        return {"model": self.save(ctx.out_dir / "model"), "metrics": {"ntotal": self.ntotal, "build_seconds": took}}
+        return {"model": self.save_model(ctx), "metrics": {"ntotal": self.ntotal, "build_seconds": took}}
 
     @verb(inputs={"model": "model", "vectors": "vectors"}, outputs={"vectors": "vectors", "indices": "indices"},
           params=SearchParams)

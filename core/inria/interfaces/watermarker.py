@@ -45,7 +45,7 @@ class Watermarker(Component):
     def fit_step(self, ctx, images):
         """Train the watermarker and save it."""
         metrics = self.fit(images, ctx=ctx)
-        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics}
+        return {"model": self.save_model(ctx), "metrics": metrics}
 
     @verb(inputs={"images": "images", "messages": "messages?", "model": "model?"},
           outputs={"images": "images", "messages": "messages", "metrics": "metrics"}, params=EmbedParams)
