@@ -231,15 +231,7 @@ class HierarchicalKMeans(Curator):
         return self
 
     # -- verbs -----------------------------------------------------------------------------
-    @verb(inputs={"vectors": "vectors"}, outputs={"model": "model", "metrics": "metrics"})
-    def fit_step(self, ctx, vectors):
-        """Fit on the vectors (one row per pool item) and save the cluster tree."""
-        metrics = self.fit(vectors, ctx=ctx)
-        path = ctx.out_dir / "model"
-        if ctx.is_main:  # under torch.distributed every rank holds the same tree; one writes it
-            self.save(path)
-        current_comm().barrier()
-        return {"model": path, "metrics": metrics}
+    # fit_step: the base Curator's (fit, then rank 0 alone writes the cluster tree; the other ranks wait)
 
     @verb(inputs={"model": "model", "images": "images?"},
           outputs={"indices": "indices", "metrics": "metrics", "images": "images?"}, params=CurateParams)
