@@ -277,7 +277,7 @@ class DeiT3Backbone(Backbone):
         if init is not None:
             self.load_checkpoint(init)
         metrics = self.fit(images, labels, ctx=ctx)
-        return {"model": self.save(ctx.out_dir / "model"), "metrics": metrics or {}}
+        return {"model": self.save_model(ctx), "metrics": metrics or {}}
 
     def fit(self, images, labels, ctx=None, callbacks: list | None = None) -> dict[str, float]:
         """Train with the core engine (:class:`inria.train.Trainer`) as ``config.train`` says.
