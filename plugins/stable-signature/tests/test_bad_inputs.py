@@ -102,3 +102,17 @@ def test_watermarked_decoder_of_another_vae(tmp_path):
         inria.create("watermarker", "stable_signature", checkpoint=str(tmp_path / "model"), vae=str(big)).embed(
             torch.rand(1, 3, 32, 32))
     one_line(e)
+
+
+@pytest.mark.parametrize("name", ["stable_signature", "hidden"])
+def test_unknown_device_is_refused_at_config_time(name):
+    with pytest.raises(InriaError, match="device 'gpu'.*accepted: cpu, cuda, cuda:N, auto") as e:
+        inria.create("watermarker", name, device="gpu")
+    one_line(e)
+
+
+def test_device_from_the_config_runs_embed_and_detect_there():
+    wm = inria.create("watermarker", "stable_signature", device="auto")
+    assert wm._device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    marked, keys = wm.embed(torch.rand(1, 3, 32, 32))
+    assert wm.detect(marked, keys).bits.shape == (1, 48)

@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a few steps per stage: checks the recipe runs, not a usable model")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     r = Recipe(seed=args.seed)
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         r = r.quick()
     out = Path(args.out)
     work = out / ".train_default"
-    ctx = StepContext.standalone(work, device="cpu", seed=r.seed)
+    ctx = StepContext.standalone(work, device=args.device, seed=r.seed)
     times = {}
     t = time.perf_counter()
     ae, ae_m = train_autoencoder(r, ctx)

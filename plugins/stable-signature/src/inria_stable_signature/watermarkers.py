@@ -31,6 +31,20 @@ def _device(ctx) -> torch.device:
     return torch.device(getattr(ctx, "device", "cpu") or "cpu")
 
 
+def _check_device(device: str) -> None:
+    if device not in ("cpu", "cuda", "auto") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ValueError(f"device '{device}' is not accepted; accepted: cpu, cuda, cuda:N, auto")
+
+
+def _configured_device(wm) -> torch.device:
+    """The device a step's ctx set (evaluate), else the config's (``auto``: cuda when available)."""
+    if getattr(wm, "_dev", None) is not None:
+        return wm._dev
+    from inria.context import resolve_device
+
+    return torch.device(resolve_device(wm.config.device))
+
+
 def _groups(images: list[torch.Tensor]) -> list[list[int]]:
     """Indices of images grouped by size, so each group runs as one batch."""
     by: dict[tuple, list[int]] = {}
@@ -149,6 +163,8 @@ class StableSignatureConfig:
     bits: int = doc(48, "key length; must match the extractor")
     fpr: float = doc(1e-6, "target false-positive rate of the binomial test (48 bits: >= 41 matching)")
     batch_size: int = doc(8, "images per forward pass in embed/detect")
+    device: str = doc("cpu", "where embed/detect run when called directly: cpu, cuda, cuda:N or auto (a recipe "
+                             "step uses the recipe's device)")
     image_size: int = doc(256, "fit: side of the training crops (the paper: 256)")
     train: TrainConfig = train_config_field(
         objective="stable_signature_decoder", optimizer="adamw", lr=5e-4, steps=100, warmup_steps=20,
@@ -158,6 +174,7 @@ class StableSignatureConfig:
              "loss_backbone_weights (local paths), attacks (an attack-layer config; off as in the paper)")
 
     def validate(self) -> None:
+        _check_device(self.device)
         if self.bits < 1:
             raise ValueError(f"bits must be >= 1, got {self.bits}")
         if not 0 < self.fpr < 1:
@@ -287,7 +304,7 @@ class StableSignature(Watermarker):
 
     @property
     def _device(self) -> torch.device:
-        return getattr(self, "_dev", torch.device("cpu"))
+        return _configured_device(self)
 
     def decode_pair(self, images) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """(watermarked D'(E(x)), non-watermarked D(E(x))) for each image, same sizes as the inputs."""
@@ -426,6 +443,8 @@ class HiddenConfig:
     fpr: float = doc(1e-6, "target false-positive rate of the binomial test")
     keys: list[str] = doc([], "identification: detect reports which of these messages each image carries")
     batch_size: int = doc(8, "images per forward pass in embed/detect")
+    device: str = doc("cpu", "where embed/detect run when called directly: cpu, cuda, cuda:N or auto (a recipe "
+                             "step uses the recipe's device)")
     image_size: int = doc(256, "fit: side of the training crops (the paper: 256)")
     train: TrainConfig = train_config_field(
         objective="hidden_message", optimizer="lamb", lr=5e-3, epochs=300, warmup_epochs=5, batch_size=16,
@@ -436,6 +455,7 @@ class HiddenConfig:
     def validate(self) -> None:
         from .hidden import ARCHS
 
+        _check_device(self.device)
         if self.arch not in ARCHS:
             raise ValueError(f"arch '{self.arch}' is not one of {sorted(ARCHS)}")
         if self.bits < 1 or not 0 < self.fpr < 1 or self.scaling_w < 0:
@@ -479,7 +499,7 @@ class Hidden(Watermarker):
 
     @property
     def _device(self) -> torch.device:
-        return getattr(self, "_dev", torch.device("cpu"))
+        return _configured_device(self)
 
     @property
     def extractor(self) -> Extractor:
