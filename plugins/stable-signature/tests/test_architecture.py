@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from inria_stable_signature.attack_layer import AttackLayer, AttackLayerConfig
@@ -61,3 +62,34 @@ def test_attack_layer_switches_and_gradients():
         out.sum().backward()
         assert x.grad is not None and torch.isfinite(x.grad).all(), name   # JPEG passes a straight-through gradient
         x.grad = None
+
+
+def test_hidden_objective_switches_the_attack_layer_on_at_attacks_from():
+    from types import SimpleNamespace
+
+    from inria_stable_signature.objectives import HiddenMessage
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        bits = 8
+
+        def forward(self, x, msgs, attack=None):
+            seen.append(attack)
+            return x, torch.zeros(x.shape[0], self.bits, requires_grad=True)
+
+    probe = Probe()
+    objective = HiddenMessage(attacks={"crop": True}, attacks_from=3)
+    for step in range(5):
+        objective(probe, torch.rand(2, 3, 16, 16), SimpleNamespace(step=step, module=probe))
+    assert [a is None for a in seen] == [True, True, True, False, False]
+    with pytest.raises(Exception, match="attacks_from"):
+        HiddenMessage(attacks_from=-1)
+
+
+def test_cpu_arch_is_a_three_block_extractor():
+    from inria_stable_signature.hidden import ARCHS, hidden_decoder
+
+    dec = hidden_decoder(ARCHS["cpu"])
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in dec.modules()) == 4  # 3 blocks + the block to k channels
+    assert dec(torch.rand(2, 3, 40, 24)).shape == (2, 48)

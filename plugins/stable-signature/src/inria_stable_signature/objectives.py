@@ -71,16 +71,21 @@ class HiddenModel(nn.Module):
 
 
 class HiddenMessage:
-    """HiDDeN's loss. ``objective_args``: margin, lambda_w, lambda_i, loss_i, attacks (AttackLayerConfig), seed."""
+    """HiDDeN's loss. ``objective_args``: margin, lambda_w, lambda_i, loss_i, attacks (AttackLayerConfig), seed,
+    attacks_from (optimizer steps trained without the attack layer first: a warm-up that lets the pair find a code
+    before the attacks blur it; 0 = attacks from the start, as the official recipe)."""
 
     name = "hidden_message"
 
     def __init__(self, margin: float = 1.0, lambda_w: float = 1.0, lambda_i: float = 0.0, loss_i: str = "mse",
-                 attacks: dict | bool | None = True, seed: int = 0):
+                 attacks: dict | bool | None = True, seed: int = 0, attacks_from: int = 0):
         from inria.losses import perceptual_loss
 
         if margin <= 0:
             raise InriaError(f"margin must be > 0, got {margin}", where="objective_args.margin")
+        if attacks_from < 0:
+            raise InriaError(f"attacks_from must be >= 0, got {attacks_from}", where="objective_args.attacks_from")
+        self.attacks_from = int(attacks_from)
         self.margin, self.lambda_w, self.lambda_i = float(margin), float(lambda_w), float(lambda_i)
         self.loss_i = perceptual_loss(loss_i) if self.lambda_i > 0 else None
         self.attack = _attack_layer(attacks, seed)
@@ -89,7 +94,8 @@ class HiddenMessage:
         x = _images(batch)
         bits = ctx.module.bits
         msgs = (torch.rand(x.shape[0], bits, device=x.device) > 0.5).float()
-        x_w, logits = model(x, msgs, self.attack)
+        attack = self.attack if getattr(ctx, "step", 0) >= self.attacks_from else None
+        x_w, logits = model(x, msgs, attack)
         loss_w = F.binary_cross_entropy_with_logits(logits / self.margin, msgs)
         loss = self.lambda_w * loss_w
         metrics = {"loss_w": loss_w.detach(), "bit_acc": ((logits.detach() > 0) == (msgs > 0)).float().mean(),

@@ -44,13 +44,16 @@ class Recipe:
     ae_steps: int = 300
     ae_batch: int = 16
     ae_lr: float = 2e-3
-    # 2. HiDDeN
+    # 2. HiDDeN (arch 'cpu'; scaling_w 1.0 while training the extractor, hidden_embed_w for the shipped embedder)
+    hidden_arch: str = "cpu"
     hidden_size: int = 32
-    hidden_steps: int = 1500
+    hidden_steps: int = 9000
     hidden_batch: int = 32
-    hidden_lr: float = 1e-3
+    hidden_lr: float = 3e-3
     hidden_optimizer: str = "adamw"
     hidden_scaling_w: float = 1.0
+    hidden_embed_w: float = 1.0
+    hidden_attacks_from: int = 1500
     hidden_attacks: tuple = (("crop", True), ("resize", False), ("jpeg", True), ("jitter", True), ("flip", True))
     # 3. whitening
     whiten_images: int = 512
@@ -71,7 +74,7 @@ class Recipe:
 
     def quick(self) -> "Recipe":
         return dataclasses.replace(self, ae_steps=4, hidden_steps=4, whiten_images=64, tune_steps=4, eval_images=2,
-                                   hidden_batch=8, ae_batch=4, tune_batch=2, whiten_size=32)
+                                   hidden_batch=8, ae_batch=4, tune_batch=2, whiten_size=32, hidden_attacks_from=2)
 
 
 class _RoundTrip(torch.nn.Module):
@@ -103,13 +106,15 @@ def train_autoencoder(r: Recipe, ctx: StepContext):
 def train_hidden(r: Recipe, ctx: StepContext):
     import inria
 
-    cfg = dict(checkpoint="none", arch="small", bits=48, image_size=r.hidden_size, scaling_w=r.hidden_scaling_w,
+    cfg = dict(checkpoint="none", arch=r.hidden_arch, bits=48, image_size=r.hidden_size, scaling_w=r.hidden_scaling_w,
                train=dict(objective="hidden_message", optimizer=r.hidden_optimizer, lr=r.hidden_lr, weight_decay=0.0,
-                          steps=r.hidden_steps, batch_size=r.hidden_batch, warmup_steps=min(50, r.hidden_steps // 4),
-                          min_lr=r.hidden_lr / 20, schedule="cosine", log_every=max(1, r.hidden_steps // 10),
-                          seed=r.seed, objective_args={"attacks": dict(r.hidden_attacks), "seed": r.seed}))
+                          steps=r.hidden_steps, batch_size=r.hidden_batch, warmup_steps=min(600, r.hidden_steps // 4),
+                          min_lr=r.hidden_lr / 1e4, schedule="cosine", log_every=max(1, r.hidden_steps // 40),
+                          seed=r.seed, objective_args={"attacks": dict(r.hidden_attacks), "seed": r.seed,
+                                                       "attacks_from": r.hidden_attacks_from}))
     hidden = inria.create("watermarker", "hidden", **cfg)
     metrics = hidden.fit(None, ctx=ctx)
+    hidden.config.scaling_w = r.hidden_embed_w
     return hidden, metrics
 
 
@@ -169,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(Path(__file__).parent / "models"), help="folder for stable_signature/ and hidden/")
     ap.add_argument("--quick", action="store_true", help="a few steps per stage: checks the recipe runs, not a usable model")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reuse", action="store_true", help="take the autoencoder and HiDDeN stages from an earlier run's "
+                                                         "work folder (OUT/.train_default) and redo whitening + tuning")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
@@ -180,11 +187,33 @@ def main(argv: list[str] | None = None) -> int:
     work = out / ".train_default"
     ctx = StepContext.standalone(work, device=args.device, seed=r.seed)
     times = {}
+    ae_file, hidden_dir = work / "autoencoder.safetensors", work / "hidden"
     t = time.perf_counter()
-    ae, ae_m = train_autoencoder(r, ctx)
+    if args.reuse and ae_file.is_file():
+        from inria.modeldir import load_weights
+
+        from .autoencoder import SmallAutoencoder
+
+        ae = SmallAutoencoder(4, tuple(r.ae_channels))
+        ae.load_state_dict(load_weights(work, name=ae_file.name))
+        ae = ae.eval().requires_grad_(False)
+        ae_m = {"reused": str(ae_file)}
+    else:
+        from inria.modeldir import save_weights
+
+        ae, ae_m = train_autoencoder(r, ctx)
+        save_weights(work, ae.state_dict(), name=ae_file.name)
     times["autoencoder_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    hidden, hid_m = train_hidden(r, ctx)
+    if args.reuse and (hidden_dir / "card.yaml").is_file():
+        import inria
+
+        hidden = inria.create("watermarker", "hidden", checkpoint=str(hidden_dir))
+        hidden._build()
+        hid_m = {"reused": str(hidden_dir)}
+    else:
+        hidden, hid_m = train_hidden(r, ctx)
+        hidden.save(hidden_dir)
     times["hidden_s"] = time.perf_counter() - t
     t = time.perf_counter()
     extractor = whiten_extractor(r, hidden)

@@ -436,7 +436,8 @@ class StableSignature(Watermarker):
 class HiddenConfig:
     checkpoint: str = doc("default", "'default' (the shipped small model), a model directory written by fit/save, a "
                                      "checkpoint of the paper's hidden/main.py (.pth, weights-only load), or 'none'")
-    arch: str = doc("paper", "architecture for fit from scratch: 'paper' (64 channels) or 'small'")
+    arch: str = doc("paper", "architecture for fit from scratch: 'paper' (64 channels), 'small' (same depths, narrower) "
+                           "or 'cpu' (3-block extractor, the shipped default's)")
     bits: int = doc(48, "message length")
     scaling_w: float = doc(0.3, "watermark strength at embed (ImageNet-normalised units; the paper trains with 0.3)")
     scale_channels: bool = doc(False, "weight the residual towards blue (the code's option; off for the paper)")
