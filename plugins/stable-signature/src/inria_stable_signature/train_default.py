@@ -47,7 +47,7 @@ class Recipe:
     # 2. HiDDeN (arch 'cpu'; scaling_w 1.0 while training the extractor, hidden_embed_w for the shipped embedder)
     hidden_arch: str = "cpu"
     hidden_size: int = 32
-    hidden_steps: int = 9000
+    hidden_steps: int = 8000
     hidden_batch: int = 32
     hidden_lr: float = 3e-3
     hidden_optimizer: str = "adamw"
@@ -108,7 +108,8 @@ def train_hidden(r: Recipe, ctx: StepContext):
 
     cfg = dict(checkpoint="none", arch=r.hidden_arch, bits=48, image_size=r.hidden_size, scaling_w=r.hidden_scaling_w,
                train=dict(objective="hidden_message", optimizer=r.hidden_optimizer, lr=r.hidden_lr, weight_decay=0.0,
-                          steps=r.hidden_steps, batch_size=r.hidden_batch, warmup_steps=min(600, r.hidden_steps // 4),
+                          steps=r.hidden_steps, batch_size=r.hidden_batch, warmup_epochs=0,
+                          warmup_steps=min(600, r.hidden_steps // 4),
                           min_lr=r.hidden_lr / 1e4, schedule="cosine", log_every=max(1, r.hidden_steps // 40),
                           seed=r.seed, objective_args={"attacks": dict(r.hidden_attacks), "seed": r.seed,
                                                        "attacks_from": r.hidden_attacks_from}))
