@@ -93,3 +93,15 @@ def test_cpu_arch_is_a_three_block_extractor():
     dec = hidden_decoder(ARCHS["cpu"])
     assert sum(isinstance(m, torch.nn.Conv2d) for m in dec.modules()) == 4  # 3 blocks + the block to k channels
     assert dec(torch.rand(2, 3, 40, 24)).shape == (2, 48)
+
+
+def test_train_default_set_overrides_are_typed_and_named():
+    from inria import InriaError
+    from inria_stable_signature.train_default import Recipe, with_overrides
+
+    r = with_overrides(Recipe(), ["hidden_steps=20000", "tune_lr=1", "workers=4"])
+    assert (r.hidden_steps, r.tune_lr, r.workers) == (20000, 1.0, 4)
+    with pytest.raises(InriaError, match="did you mean 'hidden_steps'"):
+        with_overrides(Recipe(), ["hiden_steps=3"])
+    with pytest.raises(InriaError, match="hidden_steps is int, got 3.5"):
+        with_overrides(Recipe(), ["hidden_steps=3.5"])

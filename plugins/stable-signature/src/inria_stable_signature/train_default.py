@@ -54,6 +54,7 @@ class Recipe:
     hidden_scaling_w: float = 1.0
     hidden_embed_w: float = 1.0
     hidden_attacks_from: int = 1500
+    workers: int = 0  # DataLoader workers of every stage (a GPU run wants several)
     hidden_attacks: tuple = (("crop", True), ("resize", False), ("jpeg", True), ("jitter", True), ("flip", True))
     # 3. whitening
     whiten_images: int = 512
@@ -97,7 +98,7 @@ def train_autoencoder(r: Recipe, ctx: StepContext):
     ae = SmallAutoencoder(4, tuple(r.ae_channels))
     cfg = TrainConfig(objective="mse", optimizer="adamw", lr=r.ae_lr, weight_decay=0.0, steps=r.ae_steps,
                       batch_size=r.ae_batch, warmup_steps=min(20, r.ae_steps // 4), min_lr=r.ae_lr / 20,
-                      log_every=max(1, r.ae_steps // 6), seed=r.seed)
+                      log_every=max(1, r.ae_steps // 6), seed=r.seed, num_workers=r.workers)
     data = TrainImages(r.ae_size, r.ae_steps * r.ae_batch, seed=r.seed + 1)
     metrics = Trainer(_RoundTrip(ae), data, cfg, ctx=ctx, name="autoencoder").fit()
     return ae.eval().requires_grad_(False), metrics
@@ -111,6 +112,7 @@ def train_hidden(r: Recipe, ctx: StepContext):
                           steps=r.hidden_steps, batch_size=r.hidden_batch, warmup_epochs=0,
                           warmup_steps=min(600, r.hidden_steps // 4),
                           min_lr=r.hidden_lr / 1e4, schedule="cosine", log_every=max(1, r.hidden_steps // 40),
+                          num_workers=r.workers,
                           seed=r.seed, objective_args={"attacks": dict(r.hidden_attacks), "seed": r.seed,
                                                        "attacks_from": r.hidden_attacks_from}))
     hidden = inria.create("watermarker", "hidden", **cfg)
@@ -133,7 +135,7 @@ def tune_decoder(r: Recipe, ae, extractor, ctx: StepContext):
 
     train = dict(objective="stable_signature_decoder", optimizer="adamw", lr=r.tune_lr, weight_decay=0.0,
                  steps=r.tune_steps, batch_size=r.tune_batch, warmup_steps=min(20, r.tune_steps // 4),
-                 schedule="cosine", log_every=max(1, r.tune_steps // 6), seed=r.seed,
+                 schedule="cosine", log_every=max(1, r.tune_steps // 6), seed=r.seed, num_workers=r.workers,
                  objective_args={"loss_i": r.tune_loss_i, "lambda_i": r.tune_lambda_i,
                                  "temperature": r.tune_temperature, "attacks": dict(r.tune_attacks), "seed": r.seed})
     ss = StableSignature.from_parts(extractor, ae, image_size=r.tune_size, train=train)
@@ -170,11 +172,35 @@ def evaluate(r: Recipe, ss, hidden) -> dict:
     return out
 
 
+def with_overrides(r: Recipe, items: list[str]) -> Recipe:
+    """``FIELD=VALUE`` strings (YAML values) applied to the recipe; unknown fields and wrong types are refused."""
+    import yaml
+
+    from inria.errors import InriaError, did_you_mean
+
+    fields = {f.name: f for f in dataclasses.fields(Recipe)}
+    changes = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or name not in fields:
+            raise InriaError(f"--set {item}: expected FIELD=VALUE with a Recipe field", where="--set",
+                             hint=did_you_mean(name, list(fields)) if sep else "e.g. --set hidden_steps=20000")
+        value = yaml.safe_load(text)
+        current = getattr(r, name)
+        if isinstance(current, bool) or not isinstance(value, type(current)) and not (
+                isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool)):
+            raise InriaError(f"--set {item}: {name} is {type(current).__name__}, got {value!r}", where="--set")
+        changes[name] = type(current)(value)
+    return dataclasses.replace(r, **changes)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m inria_stable_signature.train_default", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(Path(__file__).parent / "models"), help="folder for stable_signature/ and hidden/")
     ap.add_argument("--quick", action="store_true", help="a few steps per stage: checks the recipe runs, not a usable model")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="change one Recipe field, e.g. --set hidden_steps=20000 --set hidden_batch=128 (repeatable)")
     ap.add_argument("--reuse", action="store_true", help="take the autoencoder and HiDDeN stages from an earlier run's "
                                                          "work folder (OUT/.train_default) and redo whitening + tuning")
     ap.add_argument("--threads", type=int, default=1)
@@ -184,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     r = Recipe(seed=args.seed)
     if args.quick:
         r = r.quick()
+    r = with_overrides(r, args.set)
     out = Path(args.out)
     work = out / ".train_default"
     ctx = StepContext.standalone(work, device=args.device, seed=r.seed)
@@ -238,4 +265,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from inria.errors import InriaError
+
+    try:
+        raise SystemExit(main())
+    except InriaError as e:  # one line, no traceback, for a bad --set and the like
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
