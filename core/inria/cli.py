@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="inria", description="Run recipes over INRIA / Meta AI research plugins.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    r = sub.add_parser("run", help="run a recipe (a YAML file or a bundled recipe name)")
+    r = sub.add_parser("run", help="run a recipe (a YAML file, or a recipe name from `inria recipes`)")
     r.add_argument("recipe")
     r.add_argument("--out", default="runs", help="root folder of run directories (default: runs)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("recipe")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
-    sub.add_parser("recipes", help="list bundled recipes")
+    sub.add_parser("recipes", help="list the recipes runnable by name: the core's and installed plugins'")
 
     n = sub.add_parser("new-plugin", help="scaffold a plugin package whose first test checks discovery")
     n.add_argument("name")
@@ -94,12 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{plan.source}: ok, {len(plan.steps)} steps: " + " -> ".join(s.id for s in plan.steps))
             return 0
         if args.command == "recipes":
-            from .recipe import bundled_recipes
-
-            for name, path in bundled_recipes().items():
-                first = next((line[2:].strip() for line in path.read_text().splitlines() if line.startswith("# ")), "")
-                print(f"{name:24s} {first}")
-            return 0
+            return _recipes()
         if args.command == "new-plugin":
             from .scaffold import new_plugin
 
@@ -142,6 +137,27 @@ def _run(args, argv: list[str]) -> int:
     from .runner import execute
 
     execute(plan, args.out, overrides=args.overrides, resume=args.resume, force=args.force, recipe_arg=args.recipe)
+    return 0
+
+
+def _recipes() -> int:
+    from collections import Counter
+
+    from .recipe import available_recipes
+
+    recipes = available_recipes()
+    count = Counter(r.name for r in recipes)
+    rows = []
+    for r in recipes:
+        try:
+            lines = r.path.read_text().splitlines()
+            about = next((line[2:].strip() for line in lines if line.startswith("# ")), "")
+        except (OSError, UnicodeDecodeError) as e:
+            about = f"(unreadable: {type(e).__name__})"
+        # a name shipped twice is run as distribution:name
+        rows.append({"name": r.name if count[r.name] == 1 else r.qualified, "distribution": r.distribution,
+                     "description": about})
+    _print_rows(rows, False, ("name", "distribution", "description"))
     return 0
 
 
@@ -197,6 +213,6 @@ def _print_rows(rows: list[dict], as_json: bool, cols: tuple) -> None:
         print("no plugins installed")
         return
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
-    print("  ".join(c.ljust(widths[c]) for c in cols))
+    print("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
     for r in rows:
-        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))
+        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols).rstrip())

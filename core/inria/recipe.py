@@ -97,22 +97,72 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InriaError(str(e), where=source) from None
 
 
+RECIPE_FOLDER = "recipes"
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeFile:
+    """A recipe runnable by name: the core's or one an installed plugin ships."""
+
+    name: str           # the file's stem, e.g. 'quickstart'
+    distribution: str   # 'inria' for the core's
+    path: Path
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.distribution}:{self.name}"
+
+
 def bundled_recipes() -> dict[str, Path]:
-    folder = Path(__file__).with_name("recipes")
+    """The core's own recipes (``core/inria/recipes/*.yaml``)."""
+    folder = Path(__file__).with_name(RECIPE_FOLDER)
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
+def available_recipes() -> list[RecipeFile]:
+    """The core's recipes, then those of each installed plugin.
+
+    Convention: a plugin ships its recipes as package data,
+    ``<its top-level package>/recipes/*.yaml``; the registry finds them from
+    distribution metadata without importing the plugin.
+    """
+    from .registry import CORE_DIST, get_registry
+
+    found = [RecipeFile(name, CORE_DIST, path) for name, path in bundled_recipes().items()]
+    found += [RecipeFile(path.stem, dist, path)
+              for dist, _version, path in get_registry().shipped_files(RECIPE_FOLDER, ".yaml")]
+    return found
+
+
+def _same_dist(a: str, b: str) -> bool:
+    return a.lower().replace("_", "-") == b.lower().replace("_", "-")
+
+
 def locate(recipe: str) -> Path:
-    """A path, or the name of a bundled recipe (``quickstart``)."""
+    """A path, or the name of a recipe of the core (``quickstart``) or of an
+    installed plugin; ``distribution:name`` picks one of a name shipped twice."""
     path = Path(recipe)
     if path.is_file():
         return path
-    bundled = bundled_recipes()
-    if recipe in bundled:
-        return bundled[recipe]
-    if path.suffix in (".yaml", ".yml") or "/" in recipe:
+    if path.suffix in (".yaml", ".yml") or "/" in recipe or "\\" in recipe:
         raise InriaError("recipe file not found", where=recipe)
-    raise InriaError(f"unknown recipe '{recipe}' (not a file, not a bundled recipe)", hint=did_you_mean(recipe, bundled))
+    dist, _, name = recipe.rpartition(":")
+    known = available_recipes()
+    matches = [r for r in known if r.name == name and (not dist or _same_dist(r.distribution, dist))]
+    if len(matches) == 1:
+        return matches[0].path
+    if matches:
+        dists = " and ".join(f"{r.distribution} ({r.path})" for r in matches)
+        times = "twice" if len(matches) == 2 else f"{len(matches)} times"
+        raise InriaError(f"recipe '{name}' is provided {times}, by {dists}",
+                         hint=f"pick one as '{matches[0].qualified}'")
+    if dist:
+        elsewhere = [r.qualified for r in known if r.name == name]
+        raise InriaError(f"unknown recipe '{name}' in {dist}",
+                         hint=f"did you mean '{elsewhere[0]}'?" if len(elsewhere) == 1
+                         else did_you_mean(recipe, elsewhere or [r.qualified for r in known]))
+    raise InriaError(f"unknown recipe '{recipe}' (not a file, nor a recipe of the core or of an installed plugin)",
+                     hint=did_you_mean(recipe, {r.name for r in known}))
 
 
 # -- overrides and interpolation -------------------------------------------------

@@ -15,12 +15,15 @@ Rules:
 - each plugin declares the core API range it supports as its dependency on
   ``inria``; a plugin whose range excludes this core is refused, naming both;
 - a plugin that fails to import never stops the others (set
-  ``INRIA_STRICT_PLUGINS=1`` to make such failures errors, as CI does).
+  ``INRIA_STRICT_PLUGINS=1`` to make such failures errors, as CI does);
+- files a plugin ships as package data (its recipes) are found from the
+  same scan, without importing the plugin: see ``Registry.shipped_files``.
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib.metadata as md
+import importlib.util
 import os
 import re
 import warnings
@@ -111,6 +114,7 @@ class Registry:
     def __init__(self) -> None:
         self._entries: list[Entry] = []
         self._loaded: dict[tuple[str, str], Any] = {}
+        self._dists: dict[str, tuple[md.Distribution, str]] = {}  # plugin name -> (distribution, version)
         seen: set[str] = set()
         for dist in md.distributions():
             # Read the small entry_points.txt first and parse METADATA (an
@@ -123,6 +127,7 @@ class Registry:
             if not dist_name or key in seen:
                 continue
             seen.add(key)
+            self._dists[dist_name] = (dist, dist.version)
             requires = _inria_requirement(dist) if key != CORE_DIST else None
             for ep in dist.entry_points:
                 if not ep.group.startswith("inria."):
@@ -221,6 +226,36 @@ class Registry:
                             out.append(f"      with {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
         return "\n".join(out)
 
+    # -- package data (metadata and the file system only) -------------------------
+    def shipped_files(self, folder: str, suffix: str) -> list[tuple[str, str, Path]]:
+        """``(distribution, version, path)`` of each ``<package>/<folder>/*<suffix>``
+        shipped by an installed plugin (the core excluded), e.g. its recipes.
+
+        ``<package>`` is each top-level package of the distribution
+        (``top_level.txt`` and the modules its entry points name). The files
+        come from the distribution's RECORD; an editable install's RECORD lists
+        none of its package files, so then the package folder is located with
+        ``importlib.util.find_spec``, which finds a top-level package without
+        executing it. No plugin module is imported. A plugin whose files
+        cannot be listed is skipped with a warning (an error under
+        ``INRIA_STRICT_PLUGINS=1``).
+        """
+        out = []
+        for name, (dist, version) in sorted(self._dists.items()):
+            if name.lower() == CORE_DIST:
+                continue
+            tops = _top_level_packages(dist, [e.value for e in self._entries if e.distribution == name])
+            try:
+                paths = _package_data(dist, tops, folder, suffix)
+            except Exception as e:  # one broken plugin never stops the others
+                msg = f"plugin {name} {version}: cannot list its {folder}/ files: {type(e).__name__}: {e}"
+                if strict():
+                    raise InriaError(msg) from None
+                warnings.warn(msg, stacklevel=2)
+                continue
+            out += [(name, version, p) for p in paths]
+        return out
+
     def load_all(self, group: str) -> dict[str, Any]:
         """Load every entry of a group, each in isolation (for hooks, commands)."""
         loaded = {}
@@ -235,6 +270,31 @@ class Registry:
                     raise InriaError(msg) from None
                 warnings.warn(msg, stacklevel=2)
         return loaded
+
+
+def _top_level_packages(dist: md.Distribution, entry_values: list[str]) -> list[str]:
+    names = (dist.read_text("top_level.txt") or "").split()
+    names += [v.split(":", 1)[0].split(".", 1)[0].strip() for v in entry_values]
+    return list(dict.fromkeys(n for n in names if n.isidentifier()))
+
+
+def _package_data(dist: md.Distribution, tops: list[str], folder: str, suffix: str) -> list[Path]:
+    listed = [f for f in dist.files or [] if len(f.parts) > 1 and f.parts[0] in tops]
+    if listed:  # a regular install: RECORD names every file
+        paths = sorted(Path(dist.locate_file(f)) for f in listed
+                       if len(f.parts) == 3 and f.parts[1] == folder and f.name.endswith(suffix))
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{missing[0]} is listed in RECORD but absent")
+        return paths
+    paths = []
+    for top in tops:  # an editable install: find the package folder, do not import it
+        spec = importlib.util.find_spec(top)
+        if spec is None:
+            raise ModuleNotFoundError(f"package '{top}' not found")
+        for location in spec.submodule_search_locations or []:
+            paths += sorted(p for p in (Path(location) / folder).glob(f"*{suffix}") if p.is_file())
+    return paths
 
 
 def _import_entry(entry: Entry, unique: bool) -> Any:
