@@ -280,6 +280,58 @@ _IMPL = {
 }
 
 
+# A demo recipe shipped as package data (<package>/recipes/*.yaml), so that
+# `inria recipes` lists it and `inria run NAME_demo` runs it: (last step id,
+# recipe). Only for the interfaces whose example runs from images alone (the
+# example index and curator keep no state in their model directory).
+_RECIPE = {
+    "codec": ("rd", """
+        # {name} on two sample photos: bits per pixel (real bytes) and PSNR
+        name: {name}_demo
+        steps:
+          - id: photos
+            run: images
+            with: {{source: samples, size: 64, limit: 2}}
+          - id: rd
+            codec: {name}
+            do: evaluate
+            inputs: {{images: photos}}
+        """),
+    "watermarker": ("detect", """
+        # {name}: mark two sample photos, attack them, detect the messages
+        name: {name}_demo
+        steps:
+          - id: photos
+            run: images
+            with: {{source: samples, size: 64, limit: 2}}
+          - id: mark
+            watermarker: {name}
+            do: embed
+            inputs: {{images: photos}}
+          - id: attacked
+            run: attack
+            with: {{attacks: [none, brightness_1.5]}}
+            inputs: {{images: mark}}
+          - id: detect
+            watermarker: {name}
+            do: detect
+            inputs: {{images: attacked, messages: mark}}
+        """),
+    "backbone": ("features", """
+        # {name}: features of two sample photos
+        name: {name}_demo
+        steps:
+          - id: photos
+            run: images
+            with: {{source: samples, size: 32, limit: 2}}
+          - id: features
+            backbone: {name}
+            do: embed
+            inputs: {{images: photos}}
+        """),
+}
+
+
 def new_plugin(name: str, interface: str, parent: str | Path = "plugins") -> Path:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise InriaError(f"plugin name '{name}' must be lower case letters, digits and underscores (e.g. my_codec)")
@@ -312,6 +364,10 @@ def new_plugin(name: str, interface: str, parent: str | Path = "plugins") -> Pat
 
             [tool.setuptools.packages.find]
             where = ["src"]
+
+            # Recipes in src/{pkg}/recipes/ are listed by `inria recipes` and run by name.
+            [tool.setuptools.package-data]
+            {pkg} = ["recipes/*.yaml"]
             ''',
         f"src/{pkg}/__init__.py": f'"""inria plugin {name}: a {interface}."""\n',
         f"src/{pkg}/{name}.py": impl.replace("{cls}", cls).replace("{name}", name),
@@ -326,8 +382,21 @@ def new_plugin(name: str, interface: str, parent: str | Path = "plugins") -> Pat
                 assert type(impl).name == "{name}"
             ''') + textwrap.dedent(test.replace("{name}", name)),
         "README.md": f"# inria-plugin-{name.replace('_', '-')}\n\nAn inria {interface} plugin (`{interface}: {name}` in recipes).\n\n"
-                     f"```\npip install -e .\npytest tests\ninria describe {name}\n```\n",
+                     f"```\npip install -e .\npytest tests\ninria describe {name}\n```\n\n"
+                     f"Recipes in `src/{pkg}/recipes/*.yaml` are listed by `inria recipes` and run by name.\n",
     }
+    if interface in _RECIPE:
+        last, recipe = _RECIPE[interface]
+        files[f"src/{pkg}/recipes/{name}_demo.yaml"] = recipe.format(name=name)
+        files["README.md"] += f"\n```\ninria run {name}_demo\n```\n"
+        files["tests/test_discovery.py"] += textwrap.dedent(f'''
+
+            def test_demo_recipe_is_found_by_name():
+                from inria.recipe import load
+
+                plan = load("{name}_demo")  # src/{pkg}/recipes/{name}_demo.yaml
+                assert plan.steps[-1].id == "{last}"
+            ''')
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
