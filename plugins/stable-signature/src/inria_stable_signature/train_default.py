@@ -55,6 +55,7 @@ class Recipe:
     hidden_embed_w: float = 1.0
     hidden_attacks_from: int = 1500
     workers: int = 0  # DataLoader workers of every stage (a GPU run wants several)
+    checkpoint_every: int = 250  # HiDDeN steps between checkpoints (--resume continues from the last)
     hidden_attacks: tuple = (("crop", True), ("resize", False), ("jpeg", True), ("jitter", True), ("flip", True))
     # 3. whitening
     whiten_images: int = 512
@@ -112,7 +113,7 @@ def train_hidden(r: Recipe, ctx: StepContext):
                           steps=r.hidden_steps, batch_size=r.hidden_batch, warmup_epochs=0,
                           warmup_steps=min(600, r.hidden_steps // 4),
                           min_lr=r.hidden_lr / 1e4, schedule="cosine", log_every=max(1, r.hidden_steps // 40),
-                          num_workers=r.workers,
+                          num_workers=r.workers, checkpoint_every=r.checkpoint_every,
                           seed=r.seed, objective_args={"attacks": dict(r.hidden_attacks), "seed": r.seed,
                                                        "attacks_from": r.hidden_attacks_from}))
     hidden = inria.create("watermarker", "hidden", **cfg)
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="change one Recipe field, e.g. --set hidden_steps=20000 --set hidden_batch=128 (repeatable)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue an interrupted stage from its last checkpoint (HiDDeN writes one every "
+                         "checkpoint_every steps), e.g. a long run spread over several sessions")
     ap.add_argument("--reuse", action="store_true", help="take the autoencoder and HiDDeN stages from an earlier run's "
                                                          "work folder (OUT/.train_default) and redo whitening + tuning")
     ap.add_argument("--threads", type=int, default=1)
@@ -213,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     r = with_overrides(r, args.set)
     out = Path(args.out)
     work = out / ".train_default"
-    ctx = StepContext.standalone(work, device=args.device, seed=r.seed)
+    def ctx_of(stage: str) -> StepContext:  # one folder per stage: each keeps its own checkpoints/last.pt
+        return StepContext.standalone(work / stage, device=args.device, seed=r.seed, resume=args.resume)
+
     times = {}
     ae_file, hidden_dir = work / "autoencoder.safetensors", work / "hidden"
     t = time.perf_counter()
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from inria.modeldir import save_weights
 
-        ae, ae_m = train_autoencoder(r, ctx)
+        ae, ae_m = train_autoencoder(r, ctx_of("autoencoder_train"))
         save_weights(work, ae.state_dict(), name=ae_file.name)
     times["autoencoder_s"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -240,14 +246,14 @@ def main(argv: list[str] | None = None) -> int:
         hidden._build()
         hid_m = {"reused": str(hidden_dir)}
     else:
-        hidden, hid_m = train_hidden(r, ctx)
+        hidden, hid_m = train_hidden(r, ctx_of("hidden_train"))
         hidden.save(hidden_dir)
     times["hidden_s"] = time.perf_counter() - t
     t = time.perf_counter()
     extractor = whiten_extractor(r, hidden)
     times["whitening_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    ss, ss_m = tune_decoder(r, ae, extractor, ctx)
+    ss, ss_m = tune_decoder(r, ae, extractor, ctx_of("tuning"))
     times["tuning_s"] = time.perf_counter() - t
     results = evaluate(r, ss, hidden)
     info = {"recipe": "python -m inria_stable_signature.train_default", "params": dataclasses.asdict(r),
