@@ -37,15 +37,17 @@ def photo(name: str) -> torch.Tensor:
 
 
 def held_out_crops(size: int = 128, n: int = 8, seed: int = 0) -> torch.Tensor:
-    """``n`` random ``size``-pixel crops of the held-out photos (N, 3, size, size)."""
+    """``n`` random ``size``-pixel crops of the held-out photos (N, 3, size, size); photos smaller than ``size``
+    are upscaled first."""
     rng = np.random.default_rng(seed)
     pics = [photo(p) for p in HELD_OUT]
     out = []
     for i in range(n):
         im = pics[i % len(pics)]
         h, w = im.shape[-2:]
-        scale = min(1.0, max(size / min(h, w), rng.uniform(0.35, 1.0)))
-        if scale < 1.0:
+        scale = max(size / min(h, w), rng.uniform(0.35, 1.0))
+        scale = scale if scale > 1.0 else min(1.0, scale)  # > 1: a side larger than the photo's, upscaled
+        if scale != 1.0:
             im = torch.nn.functional.interpolate(im[None], scale_factor=scale, mode="bilinear",
                                                  antialias=True, align_corners=False)[0]
         h, w = im.shape[-2:]
