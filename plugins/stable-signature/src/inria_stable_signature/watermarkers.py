@@ -31,6 +31,16 @@ def _device(ctx) -> torch.device:
     return torch.device(getattr(ctx, "device", "cpu") or "cpu")
 
 
+def _load_model_dir(cls, path):
+    """A model directory written by ``save``: its card's config, with ``checkpoint`` pointing at the directory."""
+    from inria.modeldir import read_card
+
+    card = read_card(path, expect=cls)
+    values = dict(card["config"])
+    values["checkpoint"] = str(path)
+    return cls(build(cls.Config, values, where=f"{path}/card.yaml:config"))
+
+
 def _check_device(device: str) -> None:
     if device not in ("cpu", "cuda", "auto") and not (device.startswith("cuda:") and device[5:].isdigit()):
         raise ValueError(f"device '{device}' is not accepted; accepted: cpu, cuda, cuda:N, auto")
@@ -388,12 +398,7 @@ class StableSignature(Watermarker):
 
     @classmethod
     def load(cls, path) -> "StableSignature":
-        from inria.modeldir import read_card
-
-        card = read_card(path, expect=cls)
-        values = dict(card["config"])
-        values["checkpoint"] = str(path)
-        return cls(build(cls.Config, values, where=f"{path}/card.yaml:config"))
+        return _load_model_dir(cls, path)
 
     # -- pipeline -------------------------------------------------------------------------------
     def install(self, pipe, check: bool = True, images=None):
@@ -583,12 +588,7 @@ class Hidden(Watermarker):
 
     @classmethod
     def load(cls, path) -> "Hidden":
-        from inria.modeldir import read_card
-
-        card = read_card(path, expect=cls)
-        values = dict(card["config"])
-        values["checkpoint"] = str(path)
-        return cls(build(cls.Config, values, where=f"{path}/card.yaml:config"))
+        return _load_model_dir(cls, path)
 
     @verb(inputs={"images": "images", "model": "model?"}, outputs={"metrics": "metrics", "images": "images"},
           params=EvaluateParams)
