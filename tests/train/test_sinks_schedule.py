@@ -86,6 +86,16 @@ def test_trainer_schedule_uses_epochs_of_warmup(tmp_path):
     assert seen[-1] == pytest.approx(0.2 * 0.5 * (1 + math.cos(math.pi * 11 / 12)))
 
 
+def test_a_warmup_longer_than_the_run_is_warned_about():
+    from inria.train import TensorData, TrainConfig, Trainer
+
+    data = TensorData(torch.randn(32, 4), torch.randint(0, 2, (32,)))
+    # steps set, warm-up in epochs kept from a default: 5 epochs of 4 steps + 2 steps, for a 6-step run
+    cfg = TrainConfig(steps=6, batch_size=8, warmup_epochs=5, warmup_steps=2)
+    with pytest.warns(UserWarning, match=r"warm-up of 22 steps .* run's 6 steps: lr never reaches 0.001"):
+        Trainer(torch.nn.Linear(4, 2), data, cfg).fit()
+
+
 def test_drop_path_rates_and_setting_them_on_a_timm_vit():
     import timm
     from timm.layers import DropPath

@@ -50,6 +50,14 @@ def lr_factor_fn(schedule: str, total_steps: int, warmup_steps: int = 0, lr: flo
 
 def build_scheduler(optimizer, config, total_steps: int, steps_per_epoch: int, lr: float):
     warmup = int(round(config.warmup_epochs * steps_per_epoch)) + config.warmup_steps
+    if total_steps > 1 and warmup >= total_steps:
+        # warmup_epochs and warmup_steps add up; a plugin default in epochs kept under a partial ``train``
+        # block that sets steps is the usual way in (the run then never reaches its learning rate)
+        import warnings
+
+        warnings.warn(f"warm-up of {warmup} steps (warmup_epochs {config.warmup_epochs} x {steps_per_epoch} steps "
+                      f"+ warmup_steps {config.warmup_steps}) does not end before the run's {total_steps} steps: "
+                      f"lr never reaches {lr:g}; set warmup_epochs: 0 or fewer warm-up steps", stacklevel=3)
     fn = lr_factor_fn(config.schedule, total_steps, warmup_steps=warmup, lr=lr, warmup_lr=config.warmup_lr,
                       min_lr=config.min_lr, decay_steps=int(round(config.decay_epochs * steps_per_epoch)),
                       decay_rate=config.decay_rate)
