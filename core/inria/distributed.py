@@ -115,6 +115,20 @@ def barrier() -> None:
             dist.barrier()
 
 
+def on_main(fn, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` on rank 0 only, then every rank waits at a barrier.
+
+    For the writes of scripts that every rank runs to the end (a plugin's
+    ``train_default`` under torchrun): one rank writes the model directory,
+    prints and measures, and no rank goes on before it is complete. Returns
+    ``fn``'s result on rank 0 and None on the others; a single process just
+    calls ``fn``.
+    """
+    out = fn(*args, **kwargs) if is_main() else None
+    barrier()
+    return out
+
+
 def broadcast_object(obj: Any, src: int = 0) -> Any:
     """``obj`` from rank ``src`` on every rank (picklable objects)."""
     if not is_initialized():
@@ -161,4 +175,4 @@ def _collective_device():
 
 
 __all__ = ["init_from_env", "destroy", "is_initialized", "rank", "world_size", "local_rank", "is_main",
-           "rank_seed", "barrier", "broadcast_object", "all_gather_object", "all_reduce_sum", "env_world_size"]
+           "rank_seed", "barrier", "on_main", "broadcast_object", "all_gather_object", "all_reduce_sum", "env_world_size"]

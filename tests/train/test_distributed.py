@@ -93,3 +93,40 @@ def test_torchrun_two_processes_match_one_process(tmp_path, tiny_run, run_script
     one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
     for k in one:
         torch.testing.assert_close(one[k], two[k], rtol=1e-5, atol=1e-6)
+
+
+def test_on_main_runs_once_and_the_others_wait(tmp_path, monkeypatch):
+    """on_main: rank 0 runs the function (a slow write), rank 1 returns only after it is complete."""
+    import os
+    import time
+
+    import torch.multiprocessing as mp
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    calls = []
+    assert dist.on_main(lambda a, b=0: calls.append(a + b) or "done", 1, b=2) == "done" and calls == [3]
+    port = _free_port()
+
+    def write(path):
+        time.sleep(1.0)  # rank 1 would look before this ends if on_main did not wait
+        path.write_text("complete")
+        return "rank0 wrote"
+
+    def rank_main(rank):
+        os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                          MASTER_PORT=str(port))
+        dist.init_from_env(device="cpu")
+        out = dist.on_main(write, tmp_path / "model.txt")
+        seen = (tmp_path / "model.txt").read_text() if (tmp_path / "model.txt").exists() else "missing"
+        (tmp_path / f"rank{rank}.json").write_text(json.dumps({"out": out, "seen": seen}))
+        dist.destroy()
+
+    procs = mp.start_processes(rank_main, nprocs=2, start_method="fork", join=False)
+    deadline = time.time() + 60
+    while not procs.join(timeout=1):
+        if time.time() > deadline:
+            for p in procs.processes:
+                p.kill()
+            pytest.fail("on_main's 2-process run did not finish in 60 s")
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks == [{"out": "rank0 wrote", "seen": "complete"}, {"out": None, "seen": "complete"}]

@@ -132,9 +132,10 @@ class Component:
         from .. import distributed
 
         path = Path(ctx.out_dir) / name
-        if getattr(ctx, "is_main", True) and distributed.is_main():
-            self.save(path)
-        distributed.barrier()
+        if getattr(ctx, "is_main", True):
+            distributed.on_main(self.save, path)
+        else:  # ctx says another rank than torch.distributed does: write nothing, still meet the others
+            distributed.barrier()
         return path
 
     @classmethod
