@@ -19,7 +19,12 @@ Four stages, each trained by the core engine ``inria.train`` on offline data
 
 It then measures bit accuracy and detection at FPR 1e-6 on held-out crops
 under the attacks the tests check, and records them in the model cards.
-Single-threaded; see ``RECIPE`` for every number.
+Single-threaded; see ``Recipe`` for every number.
+
+Scale-out: under ``torchrun --nproc-per-node N -m inria_stable_signature.train_default``
+each training stage runs data-parallel through the core engine (gloo on CPU,
+NCCL on GPUs; ``hidden_batch`` is per process, as in the paper's 8 x 16);
+rank 0 alone writes, measures and prints, the others wait for it.
 """
 from __future__ import annotations
 
@@ -211,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from inria import distributed
+    from inria.context import resolve_device
+
+    distributed.init_from_env(device=resolve_device(args.device))  # torchrun: join the group before any stage
     r = Recipe(seed=args.seed)
     if args.quick:
         r = r.quick()
@@ -236,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         from inria.modeldir import save_weights
 
         ae, ae_m = train_autoencoder(r, ctx_of("autoencoder_train"))
-        save_weights(work, ae.state_dict(), name=ae_file.name)
+        distributed.on_main(save_weights, work, ae.state_dict(), name=ae_file.name)
     times["autoencoder_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if args.reuse and (hidden_dir / "card.yaml").is_file():
@@ -247,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         hid_m = {"reused": str(hidden_dir)}
     else:
         hidden, hid_m = train_hidden(r, ctx_of("hidden_train"))
-        hidden.save(hidden_dir)
+        distributed.on_main(hidden.save, hidden_dir)
     times["hidden_s"] = time.perf_counter() - t
     t = time.perf_counter()
     extractor = whiten_extractor(r, hidden)
@@ -255,9 +264,17 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     ss, ss_m = tune_decoder(r, ae, extractor, ctx_of("tuning"))
     times["tuning_s"] = time.perf_counter() - t
-    results = evaluate(r, ss, hidden)
     info = {"recipe": "python -m inria_stable_signature.train_default", "params": dataclasses.asdict(r),
-            "seconds": {k: round(v, 1) for k, v in times.items()}, "threads": args.threads}
+            "seconds": {k: round(v, 1) for k, v in times.items()}, "threads": args.threads,
+            "processes": distributed.world_size()}
+    distributed.on_main(_measure_and_write, r, ss, ss_m, hidden, hid_m, info, out)
+    distributed.destroy()
+    return 0
+
+
+def _measure_and_write(r: Recipe, ss, ss_m: dict, hidden, hid_m: dict, info: dict, out: Path) -> None:
+    """Rank 0: held-out figures into the model cards, both model folders, the summary."""
+    results = evaluate(r, ss, hidden)
     ss.card_info = {**info, "train": {k: v for k, v in ss_m.items() if isinstance(v, (int, float, str))},
                     "held_out": results["stable_signature"]}
     hidden.card_info = {**info, "train": {k: v for k, v in hid_m.items() if isinstance(v, (int, float, str))},
@@ -265,9 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ss.save(out / "stable_signature")
     hidden.save(out / "hidden")
     print(json.dumps({"seconds": info["seconds"], **results}, indent=1))
-    total = sum(times.values())
+    total = sum(info["seconds"].values())
     print(f"trained in {total / 60:.1f} min; wrote {out / 'stable_signature'} and {out / 'hidden'}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":
