@@ -6,6 +6,10 @@ photographs listed in ``TRAIN_PHOTOS`` plus 24 procedural images); the
 report on. One CPU thread, about 15 minutes on a quiet machine; the
 result (card.yaml + weights.safetensors, < 20 MB) goes to
 ``src/inria_pq_mim/default/`` unless ``--out`` says otherwise.
+
+Scale-out: ``torchrun --nproc-per-node N -m inria_pq_mim.train_default
+--device cuda`` trains both stages data-parallel through the core engine
+(batch sizes are per process); rank 0 alone writes and measures.
 """
 from __future__ import annotations
 
@@ -34,7 +38,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import inria
     from inria.context import StepContext
-    from inria.eval.metrics import bpp, psnr
 
     from . import data
     from .codec import DEFAULT_DIR
@@ -44,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", default="runs/pq_mim_default", help="checkpoints and metrics.jsonl")
     ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply both stages' steps (smoke runs)")
     ap.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoints")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
+    from inria import distributed
+    from inria.context import resolve_device
+
+    distributed.init_from_env(device=resolve_device(args.device))  # torchrun: one group for both stages
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -54,14 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     train = data.split("train")
     codec = inria.create("codec", "pq_mim", **recipe)
-    ctx = StepContext.standalone(args.run_dir, resume=args.resume)
+    ctx = StepContext.standalone(args.run_dir, device=args.device, resume=args.resume)
     metrics = codec.fit(train, ctx)
-    out = Path(args.out)
+    distributed.on_main(_write_and_measure, codec, metrics, Path(args.out), t0, distributed.world_size())
+    distributed.destroy()
+    return 0
+
+
+def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: int) -> None:
+    """Rank 0: the model folder with its card, then the test split's rate and PSNR per sub-quantizer count."""
+    from inria.eval.metrics import bpp, psnr
+
+    from . import data
+
     codec.save(out, card_extra={
         "trained_by": "python -m inria_pq_mim.train_default",
         "train_split": {"photos": data.TRAIN_PHOTOS, "procedural_images": 24},
         "test_split": {"photos": data.TEST_PHOTOS},
         "train_time_s": round(time.time() - t0, 1),
+        "processes": processes,
         "final": {k: round(float(v), 4) for k, v in metrics.items() if k.endswith(("psnr", "bits_per_index"))},
     })
     size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
@@ -73,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         recon = [variant.decompress(s) for s in streams]
         rate = sum(bpp(s, im) for s, im in zip(streams, test)) / len(test)
         print(f"test split, {m:2d} sub-quantizers: {rate:.3f} bpp, PSNR {psnr(test, recon).mean():.2f} dB")
-    return 0
 
 
 if __name__ == "__main__":
