@@ -35,6 +35,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _run_two_ranks(rank_main, timeout_s: float, what: str) -> None:
+    """Fork two ranks running ``rank_main(rank)``; kill both and fail when they outlive ``timeout_s``."""
+    import time
+
+    import torch.multiprocessing as mp
+
+    procs = mp.start_processes(rank_main, nprocs=2, start_method="fork", join=False)
+    deadline = time.time() + timeout_s
+    while not procs.join(timeout=1):
+        if time.time() > deadline:
+            for p in procs.processes:
+                p.kill()
+            pytest.fail(f"{what} did not finish in {timeout_s:.0f} s")
+
+
 def test_two_processes_match_one_process_with_twice_the_batch(tmp_path, tiny_run):
     """2 gloo ranks x batch 4 == 1 process x batch 8, after 6 AdamW steps.
 
@@ -43,8 +58,6 @@ def test_two_processes_match_one_process_with_twice_the_batch(tmp_path, tiny_run
     variables and the trainer joins the group through inria.distributed.init_from_env.
     """
     import os
-
-    import torch.multiprocessing as mp
 
     common = ["--steps", 6, "--dropout", 0, "--noise", 0, "--checkpoint-every", 3]
     tiny_run.main(["--out", tmp_path / "one", "--batch", 8, "--weights", tmp_path / "one.pt", *common])
@@ -55,15 +68,7 @@ def test_two_processes_match_one_process_with_twice_the_batch(tmp_path, tiny_run
                           MASTER_PORT=str(port))
         tiny_run.main(["--out", tmp_path / "two", "--batch", 4, "--weights", tmp_path / "two.pt", *common])
 
-    procs = mp.start_processes(rank_main, nprocs=2, start_method="fork", join=False)
-    import time
-
-    deadline = time.time() + 120
-    while not procs.join(timeout=1):
-        if time.time() > deadline:
-            for p in procs.processes:
-                p.kill()
-            pytest.fail("the 2-process run did not finish in 120 s")
+    _run_two_ranks(rank_main, 120, "the 2-process run")
     one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
     for k in one:
         torch.testing.assert_close(one[k], two[k], rtol=1e-5, atol=1e-6)
@@ -100,8 +105,6 @@ def test_on_main_runs_once_and_the_others_wait(tmp_path, monkeypatch):
     import os
     import time
 
-    import torch.multiprocessing as mp
-
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     calls = []
     assert dist.on_main(lambda a, b=0: calls.append(a + b) or "done", 1, b=2) == "done" and calls == [3]
@@ -121,12 +124,6 @@ def test_on_main_runs_once_and_the_others_wait(tmp_path, monkeypatch):
         (tmp_path / f"rank{rank}.json").write_text(json.dumps({"out": out, "seen": seen}))
         dist.destroy()
 
-    procs = mp.start_processes(rank_main, nprocs=2, start_method="fork", join=False)
-    deadline = time.time() + 60
-    while not procs.join(timeout=1):
-        if time.time() > deadline:
-            for p in procs.processes:
-                p.kill()
-            pytest.fail("on_main's 2-process run did not finish in 60 s")
+    _run_two_ranks(rank_main, 60, "on_main's 2-process run")
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert ranks == [{"out": "rank0 wrote", "seen": "complete"}, {"out": None, "seen": "complete"}]
