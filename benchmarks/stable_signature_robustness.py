@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import torch
+from invisible_watermark_peer import Peer  # benchmarks/ is on sys.path when a script here runs
 
 ATTACKS = ["none", "jpeg_50", "crop_0.5", "resize_0.5", "brightness_1.5", "rotate_25"]
 
@@ -29,42 +30,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     from inria.eval.metrics import psnr as _psnr
 
     return float(np.mean(_psnr(a, b)))
-
-
-def to_bgr(x: torch.Tensor) -> np.ndarray:
-    return (x.clamp(0, 1).permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8).copy()
-
-
-def from_bgr(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(a[..., ::-1].astype(np.float32) / 255).permute(2, 0, 1).contiguous()
-
-
-class Peer:
-    def __init__(self, method: str, bits: int = 32, scales=None):
-        from imwatermark import WatermarkDecoder, WatermarkEncoder
-
-        self.method, self.bits, self.scales = method, bits, scales
-        self.Enc, self.Dec = WatermarkEncoder, WatermarkDecoder
-        if method == "rivaGan":
-            WatermarkEncoder.loadModel()
-            WatermarkDecoder.loadModel()
-
-    def embed(self, x: torch.Tensor, msg: np.ndarray) -> torch.Tensor:
-        enc = self.Enc()
-        enc.set_watermark("bits", [int(b) for b in msg])
-        kw = {"scales": self.scales} if (self.scales is not None and self.method == "dwtDct") else {}
-        return from_bgr(enc.encode(to_bgr(x), self.method, **kw))
-
-    def decode(self, x: torch.Tensor, size: int) -> np.ndarray:
-        if min(x.shape[-2:]) < size:  # the peers refuse images under 256x256
-            x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear", antialias=True,
-                                                align_corners=False)[0].clamp(0, 1)
-        dec = self.Dec("bits", self.bits)
-        kw = {"scales": self.scales} if (self.scales is not None and self.method == "dwtDct") else {}
-        try:
-            return np.asarray(dec.decode(to_bgr(x), self.method, **kw), dtype=bool)
-        except Exception:
-            return np.zeros(self.bits, dtype=bool)
 
 
 def bisect_strength(fn, target: float, lo: float, hi: float, steps: int = 7) -> float:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import inria
+import torch
 import yaml
 
 
@@ -20,7 +21,7 @@ def test_quick_run_writes_both_models_with_their_figures(tmp_path):
         info = _card(tmp_path / name)["info"]
         assert info["processes"] == 1 and 0.0 <= info["held_out"]["none"]["bit_accuracy"] <= 1.0
     ss = inria.create("watermarker", "stable_signature", checkpoint=str(tmp_path / "stable_signature"))
-    marked, key = ss.embed(list(__import__("torch").rand(2, 3, 64, 64).unbind(0)))
+    marked, key = ss.embed(list(torch.rand(2, 3, 64, 64).unbind(0)))
     assert len(marked) == 2 and key.shape[-1] == 48
     # --reuse takes both trained stages from the work folder and redoes whitening and tuning only
     assert main(["--quick", "--out", str(tmp_path), "--reuse"]) == 0
