@@ -58,7 +58,9 @@ plugins in one step, e.g. a DeiT III objective with a core optimizer):
     ``fn(model, weight_decay, **config.param_groups_args) -> list[dict]``;
     groups may set ``weight_decay`` and ``lr_scale``; parameters left out are
     frozen. Core: ``all`` (no decay on norms, biases, 1-d tensors and
-    ``model.no_weight_decay()``; ``layer_decay`` through timm).
+    ``model.no_weight_decay()``; ``layer_decay`` through timm),
+    ``attention_only`` (the attention layers, head and ``pos_embed`` of any
+    ViT, as the official ``--attn-only``; the trainable share is printed).
 
 ``ctx`` of objectives and augmentations is a :class:`TrainContext`:
 ``step``, ``epoch``, ``micro_step``, ``total_steps``, ``steps_per_epoch``,

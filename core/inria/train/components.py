@@ -18,7 +18,8 @@ CORE: dict[str, dict[str, str]] = {
     "objectives": {"cross_entropy": "inria.train.objectives:CrossEntropy", "mse": "inria.train.objectives:MSE"},
     "optimizers": {"adamw": "inria.train.optim:adamw", "sgd": "inria.train.optim:sgd",
                    "lamb": "inria.train.optim:lamb"},
-    "param_groups": {"all": "inria.train.optim:all_parameters"},
+    "param_groups": {"all": "inria.train.optim:all_parameters",
+                     "attention_only": "inria.train.optim:attention_only"},
     "augmentations": {"none": "inria.train.augment:none", "mixup": "inria.train.augment:Mixup"},
 }
 

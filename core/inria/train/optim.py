@@ -7,16 +7,20 @@ A param-group entry point is ``fn(model, weight_decay: float, **param_groups_arg
 each dict has ``params`` and may set ``weight_decay`` and ``lr_scale`` (a
 multiplier of the learning rate, as timm's layer decay does). Parameters in
 no group are frozen (``requires_grad=False``) by the trainer, so a rule like
-"attention only" is just a rule that returns fewer parameters.
+"attention only" (:func:`attention_only`) is just a rule that returns fewer parameters.
 """
 from __future__ import annotations
 
 import fnmatch
+import logging
+import re
 from typing import Any
 
 import torch
 
 from ..errors import InriaError
+
+log = logging.getLogger("inria.train")
 
 
 def _no_weight_decay_names(model) -> set[str]:
@@ -56,6 +60,77 @@ def all_parameters(model, weight_decay: float, layer_decay: float | None = None,
         groups.append({"params": no_decay, "weight_decay": 0.0})
     if decay:
         groups.append({"params": decay, "weight_decay": weight_decay})
+    return groups
+
+
+#: a parameter inside an attention module: ``blocks.3.attn.qkv.weight`` (timm, DeiT), ``blocks.3.attn1.proj.bias``
+#: (the official parallel blocks' second branch), ``blocks.3.attns.1.attn.qkv.weight`` (timm's ParallelThingsBlock)
+ATTENTION_NAME = re.compile(r"(^|\.)attn\d*\.")
+
+
+def attention_only(model, weight_decay: float, head: bool = True, pos_embed: bool = True,
+                   also: list[str] | tuple[str, ...] = (), layer_decay: float | None = None,
+                   no_weight_decay: list[str] | tuple[str, ...] = (), report: bool = True) -> list[dict]:
+    """Only the attention layers train, with the classifier head and the position embedding.
+
+    "Three things everyone should know about Vision Transformers" (Touvron et
+    al. 2022, sec. 3): fine-tuning the attention weights alone adapts a ViT to
+    a new resolution or task at a fraction of the trainable parameters. The
+    official ``--attn-only`` (deit ``main.py``) trains the parameters whose
+    name contains ``.attn.``, the head (``head`` or ``fc``) and ``pos_embed``;
+    the class token, the patch embedding, the norms, LayerScale and the MLPs
+    stay frozen. Here an attention parameter is any parameter of a module
+    named ``attn`` or ``attn<k>`` (:data:`ATTENTION_NAME`), so the second
+    branch of the official parallel blocks (``attn1``, which the official
+    substring rule skips) and timm's ``attns.<k>.attn`` train too.
+
+    ``head`` / ``pos_embed``: also train those (as the paper); ``also``:
+    fnmatch patterns of further parameters to train (e.g. ``["cls_token"]``).
+    Weight decay and ``layer_decay`` follow :func:`all_parameters`. The share
+    of trainable parameters is logged (``inria.train`` logger, in run.log)
+    and, with ``report``, printed by rank 0. A model with no attention
+    parameter is a one-line error.
+    """
+    names = [n for n, _ in model.named_parameters()]
+    attention = [n for n in names if ATTENTION_NAME.search(n)]
+    if not attention:
+        raise InriaError(f"param_groups 'attention_only': {type(model).__name__} has no attention parameters "
+                         f"(none named *.attn.* or *.attn<k>.*; first parameters: {', '.join(names[:3]) or 'none'})",
+                         where="train.param_groups", hint="use a ViT (timm VisionTransformer, deit3_*, three_things_*) "
+                                                          "or param_groups: all")
+    keep = set(attention)
+    if head:
+        classifier = model.get_classifier() if callable(getattr(model, "get_classifier", None)) else None
+        heads = {id(p) for p in classifier.parameters()} if isinstance(classifier, torch.nn.Module) else set()
+        keep |= {n for n, p in model.named_parameters()
+                 if id(p) in heads or n.split(".")[0] in ("head", "fc")}
+    if pos_embed:
+        keep |= {n for n in names if n == "pos_embed" or n.endswith(".pos_embed")}
+    for pattern in also:
+        matched = [n for n in names if fnmatch.fnmatch(n, pattern)]
+        if not matched:
+            raise InriaError(f"param_groups 'attention_only': pattern {pattern!r} matches no parameter of "
+                             f"{type(model).__name__}", where="train.param_groups_args.also",
+                             hint=f"parameter names look like {', '.join(names[:3])}")
+        keep |= set(matched)
+    chosen = {id(p) for n, p in model.named_parameters() if n in keep}
+    groups = []
+    for g in all_parameters(model, weight_decay, layer_decay=layer_decay, no_weight_decay=no_weight_decay):
+        params = [p for p in g["params"] if id(p) in chosen]
+        if params:
+            groups.append(dict(g, params=params))
+    total = sum(p.numel() for p in model.parameters())
+    trained = sum(p.numel() for g in groups for p in g["params"])
+    message = (f"param_groups attention_only: {trained:,} of {total:,} parameters train "
+               f"({100 * trained / max(total, 1):.2f} %; {len(attention)} attention tensors"
+               f"{', head' if head else ''}{', pos_embed' if pos_embed else ''}"
+               f"{', ' + ', '.join(also) if also else ''})")
+    log.info(message)
+    if report:
+        from ..distributed import is_main
+
+        if is_main():
+            print(message, flush=True)
     return groups
 
 
