@@ -116,12 +116,11 @@ class ThreeThingsBackbone(Backbone):
         return self
 
     def save(self, path: str | Path) -> Path:
-        from inria.modeldir import save_weights, write_card
+        """The model directory: the base class's card.yaml, then the weights (timm layout) in safetensors."""
+        from inria.modeldir import save_weights
 
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        path = super().save(path)
         save_weights(path, self._module.state_dict(), metadata={"format": "timm-vit"})
-        write_card(path, self, weights="weights.safetensors", naming="timm (blocks.i.attns.j / ffns.j)")
         return path
 
     @classmethod
@@ -174,10 +173,12 @@ class ThreeThingsBackbone(Backbone):
         return self._forward(images, self._module)
 
     # -- training ---------------------------------------------------------------
-    def _train(self, module, data, config: TrainConfig, ctx, callbacks, name: str) -> dict[str, float]:
+    def _train(self, module, data, config: TrainConfig, ctx, callbacks, name: str | None) -> dict[str, float]:
         from inria.train import Trainer
 
-        trainer = Trainer(module, data, config, ctx=ctx, callbacks=callbacks, name=name)
+        # a named training (pre-training) keeps its own checkpoints, so a fit in the same step never resumes from it
+        where = {"checkpoint_dir": ctx.checkpoint_dir / name} if ctx is not None and name else {}
+        trainer = Trainer(module, data, config, ctx=ctx, callbacks=callbacks, name=name, **where)
         metrics = trainer.fit()
         if trainer.ema_module is not None:
             module.load_state_dict(trainer.ema_module.state_dict())
@@ -211,7 +212,7 @@ class ThreeThingsBackbone(Backbone):
         if "mixup" in args:
             args["mixup"].setdefault("num_classes", self.config.num_classes)
         return self._train(self._module, TensorData(x, y), train.replace(augmentation_args=args), ctx, callbacks,
-                           name=ctx.step_id if ctx is not None else self.name or "three_things")
+                           name=None if ctx is not None else self.name or "three_things")
 
     def pretrain_masked(self, images, ctx=None, mask_ratio: float | None = None,
                         callbacks: list | None = None) -> dict[str, float]:
@@ -227,7 +228,7 @@ class ThreeThingsBackbone(Backbone):
         #: the encoder + mask token + pixel decoder of the last pre-training (not saved: the decoder is dropped)
         self.masked_model = MaskedImageModel(self._module)
         return self._train(self.masked_model, TensorData(x), config, ctx, callbacks,
-                           name=f"{ctx.step_id}/pretrain" if ctx is not None else "pretrain")
+                           name="pretrain")
 
     # -- verbs (the base embed/classify/evaluate run on the step's device: see the end of the module) ----
     @verb(inputs={"images": "images", "labels": "labels", "init": "model?"},
