@@ -83,6 +83,43 @@ def load_weights(path: str | Path, name: str = "weights.safetensors") -> dict:
         raise InriaError(f"corrupt or truncated safetensors file ({str(e).splitlines()[0]})", where=str(target)) from None
 
 
+def read_state_dict(path: str | Path, hint: str = "a .pth/.safetensors state dict or a model directory") -> dict:
+    """The ``{name: tensor}`` state dict of a checkpoint file or model directory (names as stored).
+
+    A model directory or ``.safetensors`` file goes through :func:`load_weights`;
+    any other file through ``torch.load(weights_only=True)`` (plus
+    ``argparse.Namespace``, which training checkpoints keep their arguments in:
+    plain data), unwrapped from ``{'model': ...}`` / ``{'state_dict': ...}``
+    as official training checkpoints store it. Anything unreadable, needing code
+    to unpickle, or not a mapping of names to tensors is a one-line
+    :class:`InriaError` naming the file; ``hint`` says what would be accepted.
+    """
+    import argparse
+    from collections.abc import Mapping
+
+    import torch
+
+    path = Path(path).expanduser()
+    if path.is_dir() or path.suffix == ".safetensors":
+        return load_weights(path)
+    if not path.is_file():
+        raise InriaError("checkpoint not found", where=str(path), hint=hint)
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # refused globals, truncated zip, not a torch file at all
+        text = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise InriaError(f"cannot read with torch.load(weights_only=True) ({text})", where=str(path),
+                         hint=hint) from None
+    if isinstance(obj, Mapping):
+        obj = next((obj[k] for k in ("model", "state_dict") if isinstance(obj.get(k), Mapping)), obj)
+    if not isinstance(obj, Mapping) or not obj or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                         for k, v in obj.items()):
+        raise InriaError(f"not a state dict of tensors (found {type(obj).__name__})", where=str(path),
+                         hint=f"expected {{name: tensor}} or {{'model': {{name: tensor}}}}: {hint}")
+    return dict(obj)
+
+
 def _plain(obj: Any) -> Any:
     """Make config values YAML-safe (tuples -> lists, numpy scalars -> python)."""
     if isinstance(obj, dict):
