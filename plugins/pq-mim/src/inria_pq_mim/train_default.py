@@ -23,13 +23,13 @@ RECIPE = {
     "checkpoint": "",
     "channels": [16, 32, 64, 128],
     "stage1": {"steps": 900, "batch_size": 8, "lr": 2e-3, "weight_decay": 0.0, "warmup_steps": 50, "min_lr": 1e-5,
-               "clip_grad": 1.0,
+               "clip_grad": 1.0, "checkpoint_every": 200,
                "objective": "pq_mim_autoencoder", "log_every": 50, "seed": 0},
     # stage 2 sees few sub-quantizers more often than stage 1 (full rate 20 %, else 1..16 uniform): the
     # low rates and the hybrid mode depend on predicting sub-quantizer 0 from sparse context
     "stage2": {"steps": 400, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.01, "warmup_steps": 30,
                "min_lr": 1e-5, "objective": "pq_mim_mim", "objective_args": {"full_rate_prob": 0.2},
-               "log_every": 50, "seed": 0},
+               "checkpoint_every": 200, "log_every": 50, "seed": 0},
 }
 
 
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = StepContext.standalone(args.run_dir, device=args.device, resume=args.resume)
     metrics = codec.fit(train, ctx)
     distributed.on_main(_write_and_measure, codec, metrics, Path(args.out), t0, distributed.world_size())
+    distributed.on_main(plot_curves, Path(args.run_dir))
     distributed.destroy()
     return 0
 
@@ -86,12 +87,45 @@ def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: in
     size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
     print(f"saved {out} ({size:.1f} MB) in {time.time() - t0:.0f} s")
     test = data.split("test")
-    for m in (2, 4, 8, 16):
+    m_all = codec.config.num_subquantizers
+    for m in sorted({v for v in (1, 2, 4, 8, 16) if v <= m_all} | {m_all}):
         variant = codec.with_overrides(active_subquantizers=m)
         streams = [variant.compress(im) for im in test]
         recon = [variant.decompress(s) for s in streams]
         rate = sum(bpp(s, im) for s, im in zip(streams, test)) / len(test)
         print(f"test split, {m:2d} sub-quantizers: {rate:.3f} bpp, PSNR {psnr(test, recon).mean():.2f} dB")
+
+
+def plot_curves(run_dir: Path) -> Path | None:
+    """The training curves of a run (stage 1 PSNR and perplexity, stage 2 bits per index) -> run_dir/curves.png."""
+    log = Path(run_dir) / "metrics.jsonl"
+    if not log.is_file():
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    s1 = [r for r in rows if str(r.get("source", "")).endswith("stage1") and "psnr" in r]
+    s2 = [r for r in rows if str(r.get("source", "")).endswith("stage2") and "bits_per_index" in r]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    axes[0].plot([r["step"] for r in s1], [r["psnr"] for r in s1])
+    axes[0].set_ylabel("train PSNR (dB, random active prefix)")
+    axes[1].plot([r["step"] for r in s1], [r["perplexity"] for r in s1])
+    axes[1].set_ylabel("codebook perplexity (mean over M)")
+    axes[2].plot([r["step"] for r in s2], [r["bits_per_index"] for r in s2])
+    axes[2].set_ylabel("stage 2 bits per masked index")
+    for ax, title in zip(axes, ("stage 1", "stage 1", "stage 2")):
+        ax.set_xlabel("step")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(run_dir) / "curves.png"
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f"training curves in {out}")
+    return out
 
 
 if __name__ == "__main__":
