@@ -21,19 +21,43 @@ class EvaluateParams:
 
 
 class Backbone(Component):
+    """An image model to train, embed with and classify with; implement ``module``, ``embed``, ``classify``.
+
+    The contract:
+
+    - ``module``: the ``torch.nn.Module`` (what training updates and what
+      ``save`` writes as safetensors).
+    - ``embed(images) -> features``: ``images`` a float tensor (N, 3, H, W) in
+      [0, 1] (the backbone normalises and resizes itself); returns float32
+      numpy (N, D), without gradients.
+    - ``classify(images) -> logits``: a float torch tensor (N, num_classes).
+    - ``fit(images, labels, ctx=None) -> metrics``: train through the core
+      engine (:mod:`inria.train`); the default raises NotImplementedError for
+      a backbone that cannot be trained. ``labels`` are int64 (N,).
+    - Wrong input shapes raise :class:`inria.errors.InriaError` naming the
+      shape and what is accepted.
+
+    Recipe verbs (already provided): ``fit``, ``embed``, ``classify`` and
+    ``evaluate`` (top-1 and k-NN accuracy).
+    """
+
     interface = "backbone"
 
     @property
     @abc.abstractmethod
-    def module(self): ...
+    def module(self):
+        """The ``torch.nn.Module`` (trained by ``fit``, saved by ``save``)."""
 
     @abc.abstractmethod
-    def embed(self, images) -> np.ndarray: ...
+    def embed(self, images) -> np.ndarray:
+        """Float (N, 3, H, W) images in [0, 1] -> float32 numpy features (N, D), no gradients."""
 
     @abc.abstractmethod
-    def classify(self, images): ...
+    def classify(self, images):
+        """Float (N, 3, H, W) images in [0, 1] -> logits, a float torch tensor (N, num_classes)."""
 
     def fit(self, images, labels, ctx=None) -> dict[str, float]:
+        """Train on images and int64 labels (N,) through :mod:`inria.train`; returns final metrics."""
         raise NotImplementedError(f"{self.name} cannot be trained")
 
     @verb(inputs={"images": "images", "labels": "labels"}, outputs={"model": "model", "metrics": "metrics"})

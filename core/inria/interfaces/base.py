@@ -34,6 +34,13 @@ from ..errors import InriaError
 
 @dataclasses.dataclass(frozen=True)
 class VerbSpec:
+    """What :func:`verb` records on a method: the recipe name, typed inputs/outputs, the params dataclass, the doc.
+
+    ``inputs`` / ``outputs`` map argument names to artifact types
+    (:data:`inria.interfaces.types.ARTIFACT_TYPES`); a type ending in ``?``
+    is optional.
+    """
+
     name: str
     method: str
     inputs: dict[str, str]
@@ -70,7 +77,20 @@ def verb(name: str | None = None, *, inputs: dict[str, str] | None = None,
 
 
 class Component:
-    """Base of all implementations (Index, Codec, Watermarker, Curator, Backbone)."""
+    """Base of all implementations (Index, Codec, Watermarker, Curator, Backbone) and of the built-in steps.
+
+    A subclass sets ``Config`` (a dataclass; ``doc()`` fields feed ``inria
+    describe``; an optional ``validate()`` raises ValueError naming the field)
+    and is built as ``Cls(config)`` or ``Cls(**fields)`` (validated:
+    unknown keys, wrong types and ``validate`` failures raise a one-line
+    :class:`inria.errors.InriaError`). ``self.config`` holds the validated
+    dataclass. The registry sets ``name`` to the entry-point name.
+
+    Verbs are ordinary methods and can be called directly in tests, with a
+    :meth:`inria.context.StepContext.standalone` context:
+    ``codec.evaluate_step(StepContext.standalone(tmp_path), images)``
+    returns the dict of outputs the runner would store.
+    """
 
     #: entry-point group suffix: 'index', 'codec', 'watermarker', 'curator', 'backbone'
     interface: ClassVar[str] = ""

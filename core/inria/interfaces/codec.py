@@ -23,19 +23,58 @@ class EvaluateParams:
 
 
 class Codec(Component):
+    """Lossy image compression to real bytes; subclass it and implement ``compress`` / ``decompress``.
+
+    The contract:
+
+    - ``compress(image) -> bytes``: ``image`` is ONE float32 torch tensor
+      (3, H, W) with values in [0, 1] (any H, W >= 1). The bytes are the whole
+      file: ``decompress`` needs nothing else (no side channel, no shape kept
+      on ``self``), and bpp is counted from ``len(data) * 8 / (H * W)``.
+    - ``decompress(data) -> image``: the (3, H, W) float tensor in [0, 1] of
+      the same H, W. Bytes it cannot parse (truncated, corrupt, another
+      codec's) raise :class:`inria.errors.InriaError` with one line saying
+      what is wrong, never an IndexError or a huge allocation (use
+      :mod:`inria.bitstream`, whose parser checks every length it reads).
+    - Bad config values: ``Config.validate`` raises ValueError naming the
+      field (the registry turns it into a one-line InriaError).
+    - ``fit(images, ctx)`` trains (codecs without parameters keep the default,
+      which does nothing) and returns a dict of final metrics; a trained codec
+      also extends ``save`` / ``load`` with its weights.
+    - ``with_overrides(**fields)`` returns a variant for rate sweeps (the
+      ``evaluate`` verb's ``sweep``); a trained codec overrides it to share
+      its weights.
+
+    Recipe verbs (already provided): ``fit``, ``compress`` (bitstreams + bpp),
+    ``decompress`` (images) and ``evaluate`` (bpp, PSNR, SSIM, MS-SSIM per
+    sweep point). The built-in step ``run: quality`` measures a
+    ``decompress`` step's output against the original images.
+    """
+
     interface = "codec"
 
     def fit(self, images, ctx=None) -> dict[str, float]:
-        """Train on images (tensor or list); returns final metrics. Codecs without parameters need not train."""
+        """Train on images (a (N, 3, H, W) tensor or a list of (3, H, W)); returns final metrics.
+
+        Codecs without parameters need not train: the default returns ``{}``.
+        """
         return {}
 
     @abc.abstractmethod
     def compress(self, image) -> bytes:
-        """One (3, H, W) float image in [0, 1] -> the complete bitstream."""
+        """One (3, H, W) float tensor in [0, 1] -> the complete bitstream (``bytes``, header included).
+
+        Raise :class:`inria.errors.InriaError` for an input you cannot code
+        (wrong shape, too small), naming the shape and what is accepted.
+        """
 
     @abc.abstractmethod
     def decompress(self, data: bytes):
-        """The bytes of :meth:`compress` -> the (3, H, W) float image."""
+        """The bytes of :meth:`compress` -> the (3, H, W) float tensor in [0, 1].
+
+        Corrupt or truncated bytes raise :class:`inria.errors.InriaError`
+        (one line), never another exception.
+        """
 
     # -- recipe verbs -------------------------------------------------------
     @verb(inputs={"images": "images"}, outputs={"model": "model", "metrics": "metrics"})

@@ -27,20 +27,50 @@ class EvaluateParams:
 
 
 class Index(Component):
+    """Store vectors and answer k-nearest-neighbour queries; implement ``train``, ``add``, ``search``, ``ntotal``.
+
+    The contract:
+
+    - Vectors are float32 numpy arrays (N, D); D is fixed by the first
+      ``train``/``add``. A vector of another D, NaN/inf values or an empty
+      array raise :class:`inria.errors.InriaError` naming the shape or row.
+    - ``train(x)``: learn what the index needs (quantizers, ...) from x; a
+      no-op for flat indexes.
+    - ``add(x, ids=None)``: store the rows; ids are int64 (N,), default
+      ``ntotal .. ntotal + N - 1``.
+    - ``search(q, k) -> (D, I)``: distances float32 and ids int64, both
+      (nq, k), best first; where fewer than k vectors exist, missing slots hold
+      id -1 and distance +inf (L2) or -inf (inner product).
+    - ``ntotal``: how many vectors are stored.
+    - ``save`` / ``load`` write and read the index with its card.
+
+    Recipe verbs (already provided): ``build`` (train + add + save) and
+    ``search``.
+    """
+
     interface = "index"
 
     @abc.abstractmethod
-    def train(self, x: np.ndarray) -> None: ...
+    def train(self, x: np.ndarray) -> None:
+        """Learn the index's parameters from float32 (N, D) vectors (a no-op for an exact index)."""
 
     @abc.abstractmethod
-    def add(self, x: np.ndarray, ids: np.ndarray | None = None) -> None: ...
+    def add(self, x: np.ndarray, ids: np.ndarray | None = None) -> None:
+        """Store float32 (N, D) vectors under int64 ``ids`` (N,) (default: consecutive from ``ntotal``)."""
 
     @abc.abstractmethod
-    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest stored vectors of each float32 (nq, D) query: ``(D, I)``, each (nq, k), best first.
+
+        Missing neighbours (fewer than k stored) are id -1 with distance +inf
+        (L2) or -inf (inner product). A query of the wrong D raises
+        :class:`inria.errors.InriaError`.
+        """
 
     @property
     @abc.abstractmethod
-    def ntotal(self) -> int: ...
+    def ntotal(self) -> int:
+        """How many vectors the index holds."""
 
     @verb(inputs={"vectors": "vectors", "ids": "labels?"}, outputs={"model": "model", "metrics": "metrics"})
     def build_step(self, ctx, vectors, ids=None):

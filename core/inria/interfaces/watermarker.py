@@ -25,20 +25,68 @@ class EmbedParams:
 
 
 class Watermarker(Component):
+    """Hide a message in images and detect it with a statistical test; implement ``embed`` and ``detect``.
+
+    The contract:
+
+    - ``bits``: the message length, an int >= 1. Set it in ``__init__`` from
+      your config (``self.bits = self.config.bits``); :meth:`random_messages`
+      (what the ``embed`` verb draws when no messages are wired) reads it, and
+      raises a one-line InriaError while it is 0.
+    - ``embed(images, messages) -> (marked, messages)``: ``images`` is a float
+      tensor (N, 3, H, W) in [0, 1] (or a list of (3, H, W) tensors when sizes
+      differ); ``messages`` a bool numpy array (N, bits). ``marked`` has the
+      same shape(s) and range. Missing messages (None) or a wrong shape raise
+      :class:`inria.errors.InriaError`, unless the key lives in the weights
+      (Stable Signature): then ``messages`` is ignored and the key is returned
+      for every image.
+    - ``detect(images, reference=None) -> Detection``
+      (:class:`inria.interfaces.types.Detection`): decoded ``bits`` (N, bits)
+      bool; ``p_value`` (N,) from the method's test (a binomial tail over
+      matching bits, an incomplete beta for cosines), never a threshold picked
+      by eye; ``detected = p_value < fpr``; ``bit_accuracy`` (N,) against
+      ``reference`` (NaN without one). Images may have been attacked: other
+      sizes than at embedding time must not crash.
+    - ``fit(images, ctx)`` trains (the default does nothing) and returns
+      final metrics.
+
+    Recipe verbs (already provided): ``fit``, ``embed`` (marked images,
+    messages, PSNR/SSIM of the marks) and ``detect`` (detections and their
+    summary: detected rate, median log10 p, bit accuracy).
+    """
+
     interface = "watermarker"
     #: the message length in bits (implementations set it from their config)
     bits: int = 0
 
     def fit(self, images, ctx=None) -> dict[str, float]:
+        """Train on images; returns final metrics. The default (no training) returns ``{}``."""
         return {}
 
     @abc.abstractmethod
-    def embed(self, images, messages: np.ndarray | None = None) -> tuple[object, np.ndarray]: ...
+    def embed(self, images, messages: np.ndarray | None = None) -> tuple[object, np.ndarray]:
+        """Images (N, 3, H, W) float in [0, 1] and messages bool (N, bits) -> (marked images, messages).
+
+        The marked images keep the input's shape(s) and [0, 1] range. Raise
+        :class:`inria.errors.InriaError` when messages are None (unless the
+        key lives in the weights) or their shape is not (N, bits).
+        """
 
     @abc.abstractmethod
-    def detect(self, images, reference: np.ndarray | None = None) -> Detection: ...
+    def detect(self, images, reference: np.ndarray | None = None) -> Detection:
+        """Images (N, 3, H, W) float in [0, 1] -> a :class:`Detection` of N rows.
+
+        ``reference`` (bool (N, bits)), when given, fills ``bit_accuracy``;
+        p-values come from the method's statistical test.
+        """
 
     def random_messages(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` random messages, bool (n, self.bits), from ``seed``; needs ``self.bits >= 1``."""
+        if not isinstance(self.bits, (int, np.integer)) or self.bits < 1:
+            from ..errors import InriaError
+
+            raise InriaError(f"{self.name or type(self).__name__}: bits is {self.bits!r}; messages need bits >= 1",
+                             hint="set self.bits from the config in __init__")
         return np.random.default_rng(seed).integers(0, 2, size=(n, self.bits)).astype(bool)
 
     @verb(inputs={"images": "images"}, outputs={"model": "model", "metrics": "metrics"})
