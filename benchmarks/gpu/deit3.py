@@ -31,7 +31,7 @@ def main() -> int:
         from inria.train import TensorData, Trainer
         from inria.train.augment import Mixup
         from inria_deit3.backbone import DeiT3Small
-        from inria_deit3.bce import BinaryCrossEntropy
+        from inria.train.objectives import BinaryCrossEntropy
         from inria_deit3.three_augment import ThreeAugment
     except ImportError as e:
         print(f"deit3: skipped (missing package: {e.name})")

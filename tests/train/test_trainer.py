@@ -244,8 +244,10 @@ def test_core_names_resolve_from_a_source_tree_without_metadata(monkeypatch, tmp
     cfg = TrainConfig(steps=2, batch_size=8, optimizer="lamb", augmentation="mixup",
                       augmentation_args={"mixup": {"num_classes": 3}}, log_every=100)
     assert fit(mlp(), TensorData(*blobs(32)), cfg)["steps"] == 2
-    with pytest.raises(InriaError, match="unknown objective 'bce'"):
-        Trainer(mlp(), TensorData(*blobs(32)), cfg.replace(objective="bce"))
+    plain = cfg.replace(objective="bce", augmentation=[], augmentation_args={})
+    assert fit(mlp(), TensorData(*blobs(32)), plain)["steps"] == 2  # bce is the core's
+    with pytest.raises(InriaError, match="unknown augmentation 'three_augment'"):  # a plugin's name is not
+        Trainer(mlp(), TensorData(*blobs(32)), cfg.replace(augmentation="three_augment"))
 
 
 def test_repeated_augmentation_sampler():

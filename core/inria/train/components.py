@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import InriaError
 
 CORE: dict[str, dict[str, str]] = {
-    "objectives": {"cross_entropy": "inria.train.objectives:CrossEntropy", "mse": "inria.train.objectives:MSE"},
+    "objectives": {"cross_entropy": "inria.train.objectives:CrossEntropy", "mse": "inria.train.objectives:MSE",
+                   "bce": "inria.train.objectives:BinaryCrossEntropy"},
     "optimizers": {"adamw": "inria.train.optim:adamw", "sgd": "inria.train.optim:sgd",
                    "lamb": "inria.train.optim:lamb"},
     "param_groups": {"all": "inria.train.optim:all_parameters",

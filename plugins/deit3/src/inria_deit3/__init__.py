@@ -5,8 +5,8 @@
   VisionTransformer (:mod:`inria_deit3.vit`);
 - official / timm checkpoint loading (:mod:`inria_deit3.checkpoint`);
 - training components for the core engine: ``three_augment``
-  (``inria.augmentations``, :mod:`inria_deit3.three_augment`) and ``bce``
-  (``inria.objectives``, :mod:`inria_deit3.bce`);
+  (``inria.augmentations``, :mod:`inria_deit3.three_augment`); its recipes'
+  ``bce`` objective is the core's (``inria.train.objectives``);
 - the paper's ImageNet-1k recipes (``recipes/``) and a CPU-sized run on
   scikit-learn's digits (``python -m inria_deit3.train_digits``).
 

@@ -5,7 +5,7 @@
   (:mod:`inria_patchconvnet.backbone`; the architecture in
   :mod:`inria_patchconvnet.patchconvnet`);
 - the official deit-repo checkpoints from a local path (:mod:`inria_patchconvnet.checkpoint`);
-- the pooling layer's attention drawn per class (:mod:`inria_patchconvnet.attention`);
+- the pooling layer's attention maps (``attention_maps``; drawn per class by ``benchmarks/patchconvnet_digits.py``);
 - a CPU-sized run on scikit-learn's digits (``python -m inria_patchconvnet.train_digits``)
   whose model ships as ``patchconvnet_digits``' default checkpoint.
 

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from inria.errors import InriaError
-from inria_deit3.bce import BinaryCrossEntropy
+from inria.train.objectives import BinaryCrossEntropy
 
 
 class Fixed(torch.nn.Module):
