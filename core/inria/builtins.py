@@ -1,7 +1,8 @@
-"""Built-in recipe steps (``run: images``, ``vectors``, ``attack``, ``select``, ``knn``, ``report``).
+"""Built-in recipe steps (``run: images``, ``vectors``, ``attack``, ``select``, ``knn``, ``quality``, ``report``).
 
 They are declared like plugin implementations (a Config and verbs with typed
-inputs and outputs) so the runner validates them the same way.
+inputs and outputs) so the runner validates them the same way, and ``inria
+describe images`` prints their options as it does an implementation's.
 """
 from __future__ import annotations
 
@@ -13,20 +14,24 @@ import numpy as np
 
 from .artifacts import Grouped
 from .config import doc
+from .data.images import SAMPLE_PHOTOS
 from .errors import InriaError
 from .interfaces.base import Component, verb
 
 
 @dataclasses.dataclass
 class ImagesConfig:
-    source: str = doc("samples", "a folder of JPEG/PNG/WebP/TIFF images, 'samples' (scikit-image's photographs) "
-                                 "or 'digits' (scikit-learn's handwritten digits, with labels)")
+    source: str = doc("samples", f"a folder of JPEG/PNG/WebP/TIFF images, 'samples' (the {len(SAMPLE_PHOTOS)} "
+                                 "photographs scikit-image ships, of mixed sizes unless `size` is set) "
+                                 "or 'digits' (scikit-learn's 1797 handwritten digits, 8x8, with labels)")
     labels: str = doc("none", "for a folder source: 'none' (images only) or 'folders' (root/<class>/<image>: "
                               "label i = i-th class folder name in sorted order, as torchvision's ImageFolder; "
                               "class names go to classes.json)")
     size: Optional[int] = doc(None, "square side: resize the short side and centre-crop (digits: resize)")
-    limit: Optional[int] = doc(None, "keep at most this many images")
-    names: Optional[list[str]] = doc(None, "for source 'samples': which photographs (inria.data.images.SAMPLE_PHOTOS)")
+    limit: Optional[int] = doc(None, f"keep at most this many images (the first ones: samples has {len(SAMPLE_PHOTOS)}, "
+                                     "digits 1797, or 1437 / 360 for split train / test)")
+    names: Optional[list[str]] = doc(None, "for source 'samples': which photographs, by name: "
+                                           + ", ".join(SAMPLE_PHOTOS))
     split: str = doc("all", "for source 'digits': train, test or all (a fixed stratified 80/20 split)")
 
     def validate(self):
@@ -201,6 +206,46 @@ class Knn(Component):
         return {"metrics": {f"knn{k}_accuracy": correct / max(len(nn), 1), "queries": int(len(nn))}}
 
 
+class Quality(Component):
+    """PSNR, SSIM and MS-SSIM of decoded images against the originals (and bpp when the bitstreams are wired).
+
+    Wire ``reference`` to the images a codec compressed and ``decoded`` to its
+    ``decompress`` step (or any step that outputs images of the same sizes,
+    e.g. a watermarker's ``embed``); ``bitstreams`` (optional) adds bpp from
+    the real bytes. MS-SSIM needs every image's short side >= 161 pixels and
+    is left out otherwise. When ``decoded`` comes per attack, the step runs
+    once per attack.
+    """
+
+    interface = "builtin"
+    name = "quality"
+
+    @verb(inputs={"reference": "images", "decoded": "images", "bitstreams": "bitstreams?"},
+          outputs={"metrics": "metrics"})
+    def run(self, ctx, reference, decoded, bitstreams=None):
+        from .eval.metrics import bpp, image_quality, psnr
+        from .ops.image import as_list
+
+        ref, dec = as_list(reference), as_list(decoded)
+        if len(ref) != len(dec):
+            raise InriaError(f"{len(dec)} decoded images against {len(ref)} reference images",
+                             where="inputs.decoded", hint="wire the images the codec compressed as 'reference'")
+        for i, (a, b) in enumerate(zip(ref, dec)):
+            if tuple(a.shape) != tuple(b.shape):
+                raise InriaError(f"image {i}: decoded {tuple(b.shape)} but the reference is {tuple(a.shape)}",
+                                 where="inputs.decoded", hint="both inputs need the same image sizes")
+        if not ref:
+            raise InriaError("no images to compare", where="inputs.reference")
+        out = {**image_quality(ref, dec), "psnr_per_image": [float(v) for v in psnr(ref, dec)]}
+        if bitstreams is not None:
+            if len(bitstreams) != len(ref):
+                raise InriaError(f"{len(bitstreams)} bitstreams against {len(ref)} images", where="inputs.bitstreams")
+            rates = [bpp(s, im) for s, im in zip(bitstreams, ref)]
+            out = {"bpp": float(np.mean(rates)), **out, "bpp_per_image": rates}
+        out["images"] = len(ref)
+        return {"metrics": out}
+
+
 @dataclasses.dataclass
 class ReportConfig:
     title: Optional[str] = doc(None, "report title (default: the recipe name)")
@@ -221,4 +266,4 @@ class Report(Component):
         return {"metrics": {"report": str(path)}}
 
 
-BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Select, Knn, Report)}
+BUILTINS = {cls.name: cls for cls in (Images, Vectors, Attack, Select, Knn, Quality, Report)}

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("describe", help="config fields, verbs and provider of an implementation")
     d.add_argument("name")
-    d.add_argument("--interface", choices=INTERFACES + ("objectives", "augmentations", "optimizers", "param_groups"))
+    d.add_argument("--interface", choices=INTERFACES + ("builtin", "objectives", "augmentations", "optimizers", "param_groups"))
 
     v = sub.add_parser("validate", help="validate a recipe without running it")
     v.add_argument("recipe")

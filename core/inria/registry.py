@@ -193,37 +193,24 @@ class Registry:
         return cls(cfg)
 
     def describe(self, name: str, group: str | None = None) -> str:
-        from .config import describe as rows_of
+        """An implementation's (or a built-in step's) provider, config fields and verbs, as ``inria describe`` prints."""
+        from .builtins import BUILTINS
 
+        if name in BUILTINS and group in (None, "builtin"):
+            # a built-in step (`run: images`); no entry point has a builtin's name (see tests/test_describe.py)
+            return describe_component(BUILTINS[name], f"{name} (built-in step: run: {name}) from inria {API_VERSION}",
+                                      full_doc=True)
         groups = [group] if group else self.groups_of(name)
         if not groups:
             for g in ALL_GROUPS:
                 if install_hint(g, name):
                     raise InriaError(install_hint(g, name))
-            raise InriaError(f"unknown implementation '{name}'", hint=did_you_mean(name, self.names()))
+            raise InriaError(f"unknown implementation '{name}'",
+                             hint=did_you_mean(name, [*self.names(), *BUILTINS]))
         out = []
         for g in groups:
             entry = self.find(g, name)
-            obj = self.load(g, name)
-            out.append(f"{name} ({g}) from {entry.distribution} {entry.version}")
-            docline = (obj.__doc__ or "").strip().splitlines()
-            if docline:
-                out.append(f"  {docline[0]}")
-            config_cls = getattr(obj, "Config", None)
-            if config_cls is not None:
-                out.append("  config:")
-                for row in rows_of(config_cls):
-                    out.append(f"    {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
-            verbs = getattr(obj, "verbs", None)
-            if callable(verbs):
-                out.append("  verbs:")
-                for v in verbs().values():
-                    ins = ", ".join(f"{k}: {t}" for k, t in v.inputs.items())
-                    outs = ", ".join(f"{k}: {t}" for k, t in v.outputs.items())
-                    out.append(f"    {v.name}({ins}) -> {outs}  {v.doc.splitlines()[0] if v.doc else ''}")
-                    if v.params is not None:
-                        for row in rows_of(v.params):
-                            out.append(f"      with {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
+            out.append(describe_component(self.load(g, name), f"{name} ({g}) from {entry.distribution} {entry.version}"))
         return "\n".join(out)
 
     # -- package data (metadata and the file system only) -------------------------
@@ -351,3 +338,37 @@ def distribution_of(cls: type) -> tuple[str, str]:
         if e.value.replace(" ", "") == value:
             return e.distribution, e.version
     return "unregistered", "0"
+
+
+def describe_component(obj: Any, header: str, full_doc: bool = False) -> str:
+    """``header``, the docstring (its first line unless ``full_doc``), config fields and verbs with their params."""
+    import inspect
+
+    from .config import describe as rows_of
+
+    out = [header]
+    doclines = (inspect.cleandoc(obj.__doc__) if obj.__doc__ else "").splitlines()
+    out += [f"  {line}".rstrip() for line in (doclines if full_doc else doclines[:1])]
+    config_cls = getattr(obj, "Config", None)
+    if config_cls is not None:
+        rows = rows_of(config_cls)
+        out.append("  config:" if rows else "  config: (none)")
+        for row in rows:
+            out.append(f"    {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
+    verbs = getattr(obj, "verbs", None)
+    if callable(verbs):
+        out.append("  verbs:")
+        for v in verbs().values():
+            ins = ", ".join(f"{k}: {t}" for k, t in v.inputs.items())
+            outs = ", ".join(f"{k}: {t}" for k, t in v.outputs.items())
+            out.append(f"    {v.name}({ins}) -> {outs}  {v.doc.splitlines()[0] if v.doc else ''}")
+            if v.params is not None:
+                for row in rows_of(v.params):
+                    out.append(f"      with {row['name']}: {row['type']} = {row['default']!r}  {row['doc']}")
+            out += [f"      {line}" for line in _doc_notes(v.doc)]
+    return "\n".join(out)
+
+
+def _doc_notes(doc: str) -> list[str]:
+    """Lines of a verb's docstring that start with ``Sweep:`` or ``Note:`` (shown by describe after the params)."""
+    return [line.strip() for line in doc.splitlines()[1:] if line.strip().startswith(("Sweep:", "Note:"))]

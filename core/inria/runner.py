@@ -322,8 +322,25 @@ def _say(rank: int, text: str) -> None:
         log.info(text)
 
 
+def _numbers(metrics: dict, n: int) -> list[str]:
+    return [f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:n]
+
+
 def _brief(metrics: Any) -> str:
+    """The console line after a step: its first numbers, or every point of a sweep.
+
+    A sweep is a metrics list of dicts that each carry ``params`` (a codec's
+    ``rd``); with several points each is printed with its parameters, so the
+    line never shows one point as if it were the step's only result.
+    """
     if not isinstance(metrics, dict):
         return ""
-    flat = [f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:5]
+    for key, value in metrics.items():
+        if (isinstance(value, list) and len(value) > 1
+                and all(isinstance(p, dict) and isinstance(p.get("params"), dict) for p in value)):
+            from .eval.codec import point_label
+
+            points = " | ".join(f"{point_label(p['params'])}: {' '.join(_numbers(p, 3))}" for p in value)
+            return f"  {len(value)} sweep points ({key}): {points}"
+    flat = _numbers(metrics, 5)
     return ("  " + " ".join(flat)) if flat else ""

@@ -18,8 +18,11 @@ from .base import Component, verb
 
 @dataclasses.dataclass
 class EvaluateParams:
-    sweep: dict[str, list] = doc({}, "config field -> values: one rate-distortion point per value (e.g. {quality: [10, 50, 90]})")
-    keep_images: bool = doc(True, "store the reconstructions of the first sweep point")
+    sweep: dict[str, list] = doc({}, "config field -> values: one rate-distortion point per value (e.g. {quality: [10, 50, 90]}); "
+                                     "every point goes to metrics `rd` and the console line")
+    show: int = doc(0, "which sweep point the top-level metrics and the stored reconstructions are (0 = the first, "
+                       "-1 = the last); metrics `shown_point` names it")
+    keep_images: bool = doc(True, "store the reconstructions of the shown sweep point")
 
 
 class Codec(Component):
@@ -99,11 +102,14 @@ class Codec(Component):
 
     @verb(inputs={"images": "images", "model": "model?"}, outputs={"images": "images", "metrics": "metrics"},
           params=EvaluateParams)
-    def evaluate_step(self, ctx, images, model=None, sweep=None, keep_images=True):
-        """Rate-distortion: bpp (real bytes), PSNR and (MS-)SSIM per image, per sweep point."""
+    def evaluate_step(self, ctx, images, model=None, sweep=None, show=0, keep_images=True):
+        """Rate-distortion: bpp (real bytes), PSNR and (MS-)SSIM per image, per sweep point.
+
+        Sweep: every point is in metrics `rd` and on the console line; the top-level metrics are point `show` (named by `shown_point`).
+        """
         from ..eval.codec import evaluate_codec
 
-        return evaluate_codec(self, images, sweep or {}, ctx=ctx)
+        return evaluate_codec(self, images, sweep or {}, ctx=ctx, show=show, keep_images=keep_images)
 
     def with_overrides(self, **changes: Any) -> "Codec":
         """A copy of this codec with some config fields changed (for rate sweeps).
