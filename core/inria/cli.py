@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("name")
     n.add_argument("--interface", required=True, choices=INTERFACES)
     n.add_argument("--dir", default="plugins", help="parent folder (default: plugins)")
+    n.add_argument("--dist", default=None, metavar="DISTRIBUTION",
+                   help="distribution name (default: inria-plugin-NAME); the folder and package follow it, "
+                        "e.g. --dist inria-plugin-acme for NAME acme_downscale: plugins/acme, package inria_acme")
     return p
 
 
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new-plugin":
             from .scaffold import new_plugin
 
-            path = new_plugin(args.name, args.interface, args.dir)
+            path = new_plugin(args.name, args.interface, args.dir, dist=args.dist)
             print(f"created {path}; next: pip install -e {path} && pytest {path}")
             return 0
         parser.print_help()
