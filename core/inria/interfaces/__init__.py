@@ -1,4 +1,4 @@
-"""The five interfaces. Each module's docstring is the contract."""
+"""The five interfaces. Each class's docstring is the contract (its module docstring sums it up)."""
 from .backbone import Backbone
 from .base import Component, VerbSpec, verb
 from .codec import Codec

@@ -36,10 +36,11 @@ class Watermarker(Component):
     - ``embed(images, messages) -> (marked, messages)``: ``images`` is a float
       tensor (N, 3, H, W) in [0, 1] (or a list of (3, H, W) tensors when sizes
       differ); ``messages`` a bool numpy array (N, bits). ``marked`` has the
-      same shape(s) and range. Missing messages (None) or a wrong shape raise
-      :class:`inria.errors.InriaError`, unless the key lives in the weights
-      (Stable Signature): then ``messages`` is ignored and the key is returned
-      for every image.
+      same shape(s) and range. A wrong message shape raises
+      :class:`inria.errors.InriaError`; missing messages (None) are drawn with
+      :meth:`random_messages` or raise InriaError (never a TypeError). When
+      the key lives in the weights (Stable Signature) ``messages`` is ignored
+      and the key is returned for every image.
     - ``detect(images, reference=None) -> Detection``
       (:class:`inria.interfaces.types.Detection`): decoded ``bits`` (N, bits)
       bool; ``p_value`` (N,) from the method's test (a binomial tail over
@@ -68,8 +69,9 @@ class Watermarker(Component):
         """Images (N, 3, H, W) float in [0, 1] and messages bool (N, bits) -> (marked images, messages).
 
         The marked images keep the input's shape(s) and [0, 1] range. Raise
-        :class:`inria.errors.InriaError` when messages are None (unless the
-        key lives in the weights) or their shape is not (N, bits).
+        :class:`inria.errors.InriaError` when the messages' shape is not
+        (N, bits); None means draw them (:meth:`random_messages`), raise
+        InriaError, or, when the key lives in the weights, return the key.
         """
 
     @abc.abstractmethod
