@@ -308,3 +308,35 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "replicate") -> 
     if ph or pw:
         x = F.pad(x, (0, pw, 0, ph), mode=mode if min(h, w) > 1 or mode != "reflect" else "replicate")
     return x, (h, w)
+
+
+def square_batch(images, side: int, where: str = "images") -> torch.Tensor:
+    """(N, 3, side, side) float32 from a (N, C, H, W) / (C, H, W) tensor or array or a non-empty list of (C, H, W).
+
+    The input contract of the square-input Backbones: 1 or 3 channels (gray is
+    repeated), uint8 divided by 255, other sizes resized; a one-line
+    ``InriaError`` naming ``where`` and the image for anything else, NaN or inf.
+    """
+    import numpy as np
+
+    from ..errors import InriaError
+
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    if isinstance(images, torch.Tensor):
+        images = list(images) if images.dim() == 4 else [images]
+    if not isinstance(images, (list, tuple)) or not images:
+        raise InriaError(f"expected images (N, 3, H, W) or a non-empty list of (3, H, W), got "
+                         f"{type(images).__name__}", where=where)
+    out = []
+    for i, im in enumerate(images):
+        im = torch.as_tensor(im)
+        if im.dim() != 3 or im.shape[0] not in (1, 3) or min(im.shape[1:]) < 1:
+            raise InriaError(f"image {i} has shape {tuple(im.shape)}; expected (3 or 1, H, W)", where=where,
+                             hint="images are float tensors (N, 3, H, W) in [0, 1]")
+        im = (im.float() / 255 if im.dtype == torch.uint8 else im.float()).expand(3, -1, -1)
+        out.append(resize(im[None], size=(side, side)) if im.shape[1:] != (side, side) else im[None])
+    batch = torch.cat(out)
+    if not torch.isfinite(batch).all():
+        raise InriaError("images contain NaN or inf", where=where)
+    return batch

@@ -147,27 +147,9 @@ class PatchConvNetBackbone(Backbone):
     # -- inputs ---------------------------------------------------------------
     def prepare(self, images, where: str = "images") -> torch.Tensor:
         """(N, 3, img_size, img_size) float32 in [0, 1] from a batch, a list of (C, H, W) or a numpy array."""
-        from inria.ops.image import resize
+        from inria.ops.image import square_batch
 
-        if isinstance(images, np.ndarray):
-            images = torch.from_numpy(np.ascontiguousarray(images))
-        if isinstance(images, torch.Tensor):
-            images = list(images) if images.dim() == 4 else [images]
-        if not isinstance(images, (list, tuple)) or not images:
-            raise InriaError(f"expected images (N, 3, H, W) or a non-empty list of (3, H, W), got "
-                             f"{type(images).__name__}", where=where)
-        side, out = self.config.img_size, []
-        for i, im in enumerate(images):
-            im = torch.as_tensor(im)
-            if im.dim() != 3 or im.shape[0] not in (1, 3) or min(im.shape[1:]) < 1:
-                raise InriaError(f"image {i} has shape {tuple(im.shape)}; expected (3 or 1, H, W)", where=where,
-                                 hint="images are float tensors (N, 3, H, W) in [0, 1]")
-            im = (im.float() / 255 if im.dtype == torch.uint8 else im.float()).expand(3, -1, -1)
-            out.append(resize(im[None], size=(side, side)) if im.shape[1:] != (side, side) else im[None])
-        batch = torch.cat(out)
-        if not torch.isfinite(batch).all():
-            raise InriaError("images contain NaN or inf", where=where)
-        return batch
+        return square_batch(images, self.config.img_size, where=where)
 
     @torch.no_grad()
     def _forward(self, images, fn) -> torch.Tensor:
