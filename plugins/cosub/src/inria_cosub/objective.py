@@ -43,16 +43,13 @@ class CoSub:
                              where="objective_args.cotrain_weight", hint="0.5 is the paper's 4 x 0.25")
         self.cotrain_weight = w
         self.bce = BinaryCrossEntropy(threshold=threshold)
-        self._checked: set[int] = set()
 
     def _check(self, model: torch.nn.Module) -> None:
-        if id(model) in self._checked:
-            return
+        # every training step: a walk over the modules is nothing beside the forward pass, and nothing is cached
         if stochastic_depth_rate(model) <= 0.0:
             raise InriaError("the model has no stochastic depth (no DropPath with a rate > 0): both submodels "
                              "would be the same network", where="objective cosub",
                              hint="set the backbone's drop path rate > 0 (e.g. drop_path: 0.1) or use objective bce")
-        self._checked.add(id(model))
 
     def loss(self, s1: torch.Tensor, s2: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The weighted four-term loss on the two halves' logits and the (multi-hot / soft) targets."""
