@@ -28,3 +28,14 @@ def test_refusals_are_one_line_and_name_the_file(tmp_path):
             read_state_dict(tmp_path / name, hint="pass X")
         text = str(e.value)
         assert words in text and name in text and "pass X" in text and "\n" not in text
+
+
+def test_unwrap_names_the_keys_to_look_under(tmp_path):
+    """DINO's training checkpoints keep each network under its own key ('teacher', 'student')."""
+    teacher, student = {"conv1.weight": torch.ones(2)}, {"conv1.weight": torch.zeros(2)}
+    torch.save({"teacher": teacher, "student": student, "args": argparse.Namespace(arch="resnet50")},
+               tmp_path / "dino.pth")
+    got = read_state_dict(tmp_path / "dino.pth", unwrap=("teacher",))
+    assert torch.equal(got["conv1.weight"], teacher["conv1.weight"])
+    with pytest.raises(InriaError, match="not a state dict"):  # the default keys do not include 'teacher'
+        read_state_dict(tmp_path / "dino.pth")

@@ -83,7 +83,8 @@ def load_weights(path: str | Path, name: str = "weights.safetensors") -> dict:
         raise InriaError(f"corrupt or truncated safetensors file ({str(e).splitlines()[0]})", where=str(target)) from None
 
 
-def read_state_dict(path: str | Path, hint: str = "a .pth/.safetensors state dict or a model directory") -> dict:
+def read_state_dict(path: str | Path, hint: str = "a .pth/.safetensors state dict or a model directory",
+                    unwrap: tuple[str, ...] = ("model", "state_dict")) -> dict:
     """The ``{name: tensor}`` state dict of a checkpoint file or model directory (names as stored).
 
     A model directory or ``.safetensors`` file goes through :func:`load_weights`;
@@ -112,7 +113,7 @@ def read_state_dict(path: str | Path, hint: str = "a .pth/.safetensors state dic
         raise InriaError(f"cannot read with torch.load(weights_only=True) ({text})", where=str(path),
                          hint=hint) from None
     if isinstance(obj, Mapping):
-        obj = next((obj[k] for k in ("model", "state_dict") if isinstance(obj.get(k), Mapping)), obj)
+        obj = next((obj[k] for k in unwrap if isinstance(obj.get(k), Mapping)), obj)
     if not isinstance(obj, Mapping) or not obj or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                                          for k, v in obj.items()):
         raise InriaError(f"not a state dict of tensors (found {type(obj).__name__})", where=str(path),
