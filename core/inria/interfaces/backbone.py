@@ -31,6 +31,11 @@ class Backbone(Component):
       [0, 1] (the backbone normalises and resizes itself); returns float32
       numpy (N, D), without gradients.
     - ``classify(images) -> logits``: a float torch tensor (N, num_classes).
+    - ``features(images) -> tensor`` (optional): the same features as
+      ``embed`` as a torch tensor (N, D) *with gradients* with respect to the
+      pixels of a float batch (N, 3, H, W) in [0, 1]. Methods that optimise
+      pixels in a latent space (SSL watermarking) need it; the default raises
+      a one-line InriaError naming the backbone.
     - ``fit(images, labels, ctx=None) -> metrics``: train through the core
       engine (:mod:`inria.train`); the default raises NotImplementedError for
       a backbone that cannot be trained. ``labels`` are int64 (N,).
@@ -55,6 +60,18 @@ class Backbone(Component):
     @abc.abstractmethod
     def classify(self, images):
         """Float (N, 3, H, W) images in [0, 1] -> logits, a float torch tensor (N, num_classes)."""
+
+    def features(self, images):
+        """Differentiable features: float batch (N, 3, H, W) in [0, 1] -> torch tensor (N, D) with gradients.
+
+        Override it where the network allows (resize and normalise with torch
+        ops, no ``no_grad``, no numpy). The default refuses in one line.
+        """
+        from ..errors import InriaError
+
+        raise InriaError(f"backbone '{self.name or type(self).__name__}' gives no differentiable features",
+                         where="backbone", hint="pick a Backbone that implements features(), e.g. ssl_resnet_cpu, "
+                                                "deit3_small, patchconvnet_s60")
 
     def fit(self, images, labels, ctx=None) -> dict[str, float]:
         """Train on images and int64 labels (N,) through :mod:`inria.train`; returns final metrics."""

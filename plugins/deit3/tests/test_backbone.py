@@ -113,3 +113,16 @@ def test_fit_step_starts_from_an_earlier_model_at_another_resolution(tmp_path):
     assert ft.module.pos_embed.shape == (1, 36, 32)  # 4x4 grid resampled to 6x6
     assert torch.allclose(ft.module.blocks[0].ls1.gamma, torch.full((32,), 0.5))  # lr 0: the loaded weights
     assert type(ft).load(out["model"]).config.img_size == 24
+
+
+def test_features_are_embed_with_gradients_to_the_pixels():
+    """Backbone.features: what pixel-optimising methods (SSL watermarking) call by name."""
+    import inria
+    import torch
+
+    bb = inria.create("backbone", "deit3_digits")
+    x = torch.rand(2, 3, 40, 40, requires_grad=True)
+    ft = bb.features(x)
+    ft.pow(2).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert torch.allclose(ft.detach(), torch.from_numpy(bb.embed(x.detach())), atol=1e-4)

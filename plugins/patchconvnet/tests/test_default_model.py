@@ -42,3 +42,16 @@ def test_a_short_fit_learns_digits_above_chance(test_split):
     bb.fit(xt, np.asarray(yt))
     top1 = float((bb.classify(x).argmax(-1).numpy() == y).mean())
     assert top1 > 0.4, top1  # chance is 0.1 (binomial std 0.016 on 360 images)
+
+
+def test_features_are_embed_with_gradients_to_the_pixels():
+    """Backbone.features: what pixel-optimising methods (SSL watermarking) call by name."""
+    import inria
+    import torch
+
+    bb = inria.create("backbone", "patchconvnet_digits")
+    x = torch.rand(2, 3, 40, 40, requires_grad=True)
+    ft = bb.features(x)
+    ft.pow(2).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert torch.allclose(ft.detach(), torch.from_numpy(bb.embed(x.detach())), atol=1e-4)

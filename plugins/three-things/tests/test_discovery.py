@@ -42,3 +42,16 @@ def test_demo_recipe_is_found_by_name():
 
     plan = load("three_things_demo")
     assert [s.id for s in plan.steps][-1] == "evaluate"
+
+
+def test_features_are_embed_with_gradients_to_the_pixels():
+    """Backbone.features: what pixel-optimising methods (SSL watermarking) call by name."""
+    import inria
+    import torch
+
+    bb = inria.create("backbone", "three_things_digits_6x2")
+    x = torch.rand(2, 3, 40, 40, requires_grad=True)
+    ft = bb.features(x)
+    ft.pow(2).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert torch.allclose(ft.detach(), torch.from_numpy(bb.embed(x.detach())), atol=1e-4)

@@ -245,6 +245,11 @@ class DeiT3Backbone(Backbone):
         for i in range(0, len(x), self.config.batch_size):
             yield x[i:i + self.config.batch_size].to(self.device)
 
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """``embed``'s class-token features with gradients to the pixels (eval mode): (N, embed_dim)."""
+        self._module.eval()
+        return self._module.features(self.prepare(images).to(self.device))
+
     # -- verbs ------------------------------------------------------------------
     @torch.no_grad()
     def embed(self, images) -> np.ndarray:

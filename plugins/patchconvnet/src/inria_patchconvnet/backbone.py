@@ -157,6 +157,11 @@ class PatchConvNetBackbone(Backbone):
         x, bs = self.prepare(images), self.config.batch_size
         return torch.cat([fn(x[i:i + bs].to(self.device)).float().cpu() for i in range(0, len(x), bs)])
 
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """``embed``'s pooled features with gradients to the pixels (eval mode): (N, embed_dim)."""
+        self._module.eval()
+        return self._module.features(self.prepare(images).to(self.device))
+
     # -- verbs ------------------------------------------------------------------
     def embed(self, images) -> np.ndarray:
         """Pooled features: the class token after attention pooling and the final LayerNorm, (N, embed_dim)."""

@@ -146,6 +146,11 @@ class ThreeThingsBackbone(Backbone):
         x, bs = self.prepare(images), self.config.batch_size
         return torch.cat([fn(x[i:i + bs].to(self.device)).float().cpu() for i in range(0, len(x), bs)])
 
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """``embed``'s class-token features with gradients to the pixels (eval mode): (N, embed_dim)."""
+        self._module.eval()
+        return self._module.features(self.prepare(images).to(self.device))
+
     def embed(self, images) -> np.ndarray:
         """Class-token features after the final norm: (N, embed_dim) float32."""
         return self._forward(images, self._module.features).numpy()
