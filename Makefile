@@ -12,7 +12,7 @@ export INRIA_PROGRESS ?= 0
 
 $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip>=24" "setuptools>=68" wheel
+	$(PY) -m pip install -q --upgrade "pip>=24" "setuptools>=68" wheel "pybind11==3.1.0"  # pybind11: builds the compressai sdist (ms-illm) without build isolation
 	$(PY) -m pip install -q --no-build-isolation -c constraints.txt -e ".[test]" $(addprefix -e ,$(PLUGIN_DIRS))
 	touch $(STAMP)
 
