@@ -16,7 +16,7 @@ def _latents(codec, image):
     m = codec.model
     x, _ = pad_to_multiple(image.unsqueeze(0), 64)
     with torch.no_grad():
-        y = m.encoder(x)
+        y = m.analysis(x)
         z = m.hyper_analysis(y)
         z_hat = m.hyper_bottleneck.decompress(m.hyper_bottleneck.compress(z), z.shape[-2:])
         means = codec._synthesis64()[0](z_hat.double())
@@ -32,7 +32,7 @@ def test_roundtrip_decodes_the_encoders_latents(tiny, photo):
     assert out.shape == photo.shape and out.dtype == torch.float32
     assert 0 <= float(out.min()) and float(out.max()) <= 1
     with torch.no_grad():
-        expected = tiny.model.decoder(_latents(tiny, photo).float())[0, :, :70, :100].clamp(0, 1)
+        expected = tiny.model.synthesis(_latents(tiny, photo).float())[0, :, :70, :100].clamp(0, 1)
     assert torch.equal(out, expected)
 
 

@@ -67,6 +67,7 @@ def test_official_file_loads_with_its_architecture_and_codes(tmp_path, photo):
     codec = inria.create("codec", "ms_illm", official=str(path))
     c = codec.config
     assert (c.widths, c.latent_channels, c.hyper_channels, c.residual_blocks) == ([6, 8, 10, 12, 14], 10, 12, 2)
+    assert c.centered is False and codec.model.centered is False  # official weights take raw [0, 1] pixels
     mine = codec.model.state_dict()
     for name, value in sd.items():
         assert torch.equal(mine[name], value), name

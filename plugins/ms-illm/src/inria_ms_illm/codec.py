@@ -64,7 +64,8 @@ class MSILLM(Codec):
 
             state = load_weights(directory)
             where = str(directory / "weights.safetensors")
-        self.model = HiFiCAutoencoder(c.widths, c.latent_channels, c.hyper_channels, c.residual_blocks).eval()
+        self.model = HiFiCAutoencoder(c.widths, c.latent_channels, c.hyper_channels, c.residual_blocks,
+                                      centered=c.centered).eval()
         if state is not None:
             load_into(self.model, state, where=c.official or where)
         else:
@@ -148,7 +149,7 @@ class MSILLM(Codec):
         self._check_size(h, w)
         m = self.model.cpu().eval()
         padded, _ = pad_to_multiple(x.unsqueeze(0), PAD_UNIT)
-        y = m.encoder(padded)
+        y = m.analysis(padded)
         z = m.hyper_analysis(y)
         z_string = m.hyper_bottleneck.compress(z)[0]
         z_hat = m.hyper_bottleneck.decompress([z_string], z.shape[-2:])
@@ -171,7 +172,7 @@ class MSILLM(Codec):
         means, scales = (f(z_hat.double()) for f in self._synthesis64())
         indexes = m.latent_bottleneck.build_indexes(scales)
         y_hat = m.latent_bottleneck.decompress([_bounded(y_string, m.latent * lh * lw)], indexes, means=means)
-        img = m.decoder(y_hat.float())[0, :, :box.height, :box.width]
+        img = m.synthesis(y_hat.float())[0, :, :box.height, :box.width]
         return img.clamp(0, 1)
 
     # -- training ------------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ network and the official training schedule, a GPU preset:
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from inria.config import doc
 from inria.train import TrainConfig, train_config_field
 
-ARCHITECTURE_FIELDS = ("widths", "latent_channels", "hyper_channels", "residual_blocks")
+ARCHITECTURE_FIELDS = ("widths", "latent_channels", "hyper_channels", "residual_blocks", "centered")
 SHIPPED = ("low", "mid")
 
 
@@ -31,12 +32,17 @@ class MSILLMConfig:
     latent_channels: int = doc(64, "channels of the coded latent (paper: 220)")
     hyper_channels: int = doc(64, "channels of the hyper-latent (paper: 320)")
     residual_blocks: int = doc(2, "residual blocks at the generator's input (paper: 9)")
+    centered: bool = doc(True, "the encoder sees 2x - 1 and the generator's output o means (o + 1) / 2 (not in the "
+                               "paper, whose weights expect [0, 1] pixels: official= sets it false; see hific.py)")
 
     # -- coding ------------------------------------------------------------------------------------
     max_pixels: int = doc(2 ** 25, "largest image (H x W, before padding to 64) compress and decompress accept: "
                                    "bounds the memory a header can make the decoder allocate")
 
     # -- training (fit) ------------------------------------------------------------------------------
+    stages: Literal["all", "stage1", "stage2"] = doc(
+        "all", "ms_illm fit: all (No-GAN stage 1, tokenizer, GAN stage 2) or stage2 (tokenizer + GAN from the loaded "
+               "weights, as the paper fine-tunes a No-GAN model); noganms always runs stage 1 only")
     crop: int = doc(128, "training crop side in pixels (a multiple of 64)")
     target_bpp: float = doc(0.14, "stage 1 target rate (NeuralCompression TargetRateConfig.target_bpp)")
     target_factors: list[float] = doc([1.429, 1.0], "target multipliers, switching at target_steps")
@@ -103,6 +109,7 @@ class MSILLMConfig:
 #: paper-scale settings (a GPU preset): the official network and NeuralCompression's schedule for 0.14 bpp
 PAPER = dict(
     checkpoint="", widths=[60, 120, 240, 480, 960], latent_channels=220, hyper_channels=320, residual_blocks=9,
+    centered=False,
     crop=256, target_bpp=0.14, target_factors=[1.429, 1.0], target_steps=[50000], lam_levels=[0.0625, 2.0],
     lam2_factors=[0.5, 1.0], lam2_steps=[50000], perceptual="lpips", disc_channels=[128, 128, 256, 256, 512, 512],
     tokenizer_channels=[64, 128, 256],

@@ -32,7 +32,8 @@ def architecture(state: dict[str, torch.Tensor], where: str) -> dict:
     except KeyError as e:
         raise InriaError(f"not a HiFiC autoencoder state dict (no {e.args[0]})", where=where, hint=HINT) from None
     blocks = {int(m.group(1)) for k in state if (m := re.match(r"decoder\.resid_blocks\.(\d+)\.", k))}
-    return dict(widths=widths, latent_channels=latent, hyper_channels=hyper, residual_blocks=len(blocks))
+    return dict(widths=widths, latent_channels=latent, hyper_channels=hyper, residual_blocks=len(blocks),
+                centered=False)
 
 
 def read_official(path: str) -> tuple[dict[str, torch.Tensor], dict]:
