@@ -62,6 +62,35 @@ def read_card(path: str | Path, expect: type | None = None) -> dict:
     return card
 
 
+def adopt_architecture(config: Any, path: str | Path, fields: tuple[str, ...], card: dict | None = None) -> Any:
+    """``config`` with the architecture ``fields`` of the model directory's card where the config left them default.
+
+    A trained model fixes its architecture: a field the config leaves at its
+    dataclass default follows the card; a field set to another value than the
+    card's is a one-line :class:`InriaError` naming both. Returns ``config``
+    itself when nothing changes, else a rebuilt (validated) copy.
+    """
+    import dataclasses
+
+    from .config import build
+
+    card = card if card is not None else read_card(path)
+    defaults = type(config)()
+    adopted = {}
+    for key in fields:
+        saved, asked = card["config"].get(key), getattr(config, key)
+        if saved is None or saved == asked:
+            continue
+        if asked == getattr(defaults, key):
+            adopted[key] = saved
+        else:
+            raise InriaError(f"the model in {path} has {key}={saved}, the config asks for {asked}",
+                             where="checkpoint", hint="leave architecture fields unset to use the model's")
+    if not adopted:
+        return config
+    return build(type(config), {**dataclasses.asdict(config), **adopted}, where=f"{path}/{CARD}:config")
+
+
 def save_weights(path: str | Path, tensors: dict, metadata: dict[str, str] | None = None, name: str = "weights.safetensors") -> Path:
     from safetensors.torch import save_file
 

@@ -228,28 +228,14 @@ def load_into(model: HiFiCAutoencoder, state: dict[str, torch.Tensor], where: st
 
 
 def _adopt_architecture(config: MSILLMConfig, directory: Path) -> MSILLMConfig:
-    """Architecture fields left at their defaults follow the model card; a field set otherwise must match it."""
-    from inria.config import build
-    from inria.modeldir import read_card
+    """The card's architecture where the config left it default (:func:`inria.modeldir.adopt_architecture`)."""
+    from inria.modeldir import adopt_architecture, read_card
 
     card = read_card(directory)
     if card.get("implementation") not in ("ms_illm", "noganms"):
         raise InriaError(f"holds a '{card.get('implementation')}' model, not an ms_illm/noganms one",
                          where=str(directory / "card.yaml"))
-    defaults = MSILLMConfig()
-    adopted = {}
-    for key in ARCHITECTURE_FIELDS:
-        saved, asked = card["config"].get(key), getattr(config, key)
-        if saved is None or saved == asked:
-            continue
-        if asked == getattr(defaults, key):
-            adopted[key] = saved
-        else:
-            raise InriaError(f"the model in {directory} has {key}={saved}, the config asks for {asked}",
-                             where="checkpoint", hint="leave architecture fields unset to use the model's")
-    if not adopted:
-        return config
-    return build(MSILLMConfig, {**dataclasses.asdict(config), **adopted}, where=f"{directory}/card.yaml:config")
+    return adopt_architecture(config, directory, ARCHITECTURE_FIELDS, card=card)
 
 
 def as_rgb(image, label: str) -> torch.Tensor:
