@@ -105,3 +105,39 @@ def test_train_default_set_overrides_are_typed_and_named():
         with_overrides(Recipe(), ["hiden_steps=3"])
     with pytest.raises(InriaError, match="hidden_steps is int, got 3.5"):
         with_overrides(Recipe(), ["hidden_steps=3.5"])
+
+
+def test_carrier_encoder_is_linear_in_the_message_and_bounded():
+    enc = hidden_encoder(ARCHS["cpu_carriers"]).eval()
+    assert enc.carriers.out_channels == 3 * 48                             # one 3-channel carrier per bit
+    x = torch.rand(2, 3, 24, 40)
+    m = torch.rand(2, 48) > 0.5
+    emb = HiddenEmbedder(enc, scaling_w=1.0).eval()
+    with torch.no_grad():
+        pre = torch.atanh(enc(x, 2 * m.float() - 1).clamp(-0.999999, 0.999999))
+        pre_flipped = torch.atanh(enc(x, -(2 * m.float() - 1)).clamp(-0.999999, 0.999999))
+        assert torch.allclose(pre, -pre_flipped, atol=1e-3)               # flipping every bit negates the residual
+        xw = emb(x, m)
+    assert xw.shape == x.shape and (xw - x).abs().max() <= 0.229 + 1e-6
+
+
+def test_unknown_message_path_is_one_line_error():
+    import dataclasses
+
+    from inria.errors import InriaError
+
+    with pytest.raises(InriaError, match="arch message 'spread'"):
+        hidden_encoder(dataclasses.replace(ARCHS["cpu"], message="spread"))
+
+
+def test_attack_schedule_adds_families_one_by_one():
+    from inria.errors import InriaError
+    from inria_stable_signature.objectives import HiddenMessage
+
+    obj = HiddenMessage(attacks={"crop": False, "resize": False, "jpeg": False, "flip": False},
+                        attacks_from=10 ** 9, attack_schedule=[[100, "flip"], [200, "crop"]])
+    assert obj.attack_at(99) is None
+    assert obj.attack_at(150).names == ["identity", "flip"]
+    assert obj.attack_at(250).names == ["identity", "flip", "crop_0.3", "crop_0.7"]
+    with pytest.raises(InriaError, match="attack_schedule"):
+        HiddenMessage(attack_schedule=[[100, "sharpen"]])

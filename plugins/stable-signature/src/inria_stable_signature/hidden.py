@@ -53,6 +53,29 @@ class HiddenEncoder(nn.Module):
         return torch.tanh(out) if self.tanh else out
 
 
+class CarrierEncoder(nn.Module):
+    """(normalised image, message in ±1) -> residual in [-1, 1]: one image-dependent carrier per bit, signed by it.
+
+    ``depth`` Conv-BN-GELU blocks on the image, then a 3x3 conv (on the features and the image) to ``bits`` x 3
+    channels: the carriers ``c_k(x)``; the residual is ``tanh(sum_k m_k c_k(x) / sqrt(bits))``. HiDDeN's
+    broadcast encoder concatenates the spatially constant message with the features, so a 3x3 conv sees the
+    message as one constant per channel and the residual can carry it only through the GELU gates of one block
+    (``channels`` of them, fewer than 48 bits in the ``cpu`` widths). Here the residual is linear in the message
+    with a spatial pattern per bit that the extractor and the encoder shape together; in our one-thread probes
+    its code emerges several times sooner (see the README).
+    """
+
+    def __init__(self, bits: int = 48, depth: int = 4, channels: int = 32):
+        super().__init__()
+        self.bits = bits
+        self.conv_bns = nn.Sequential(ConvBNGELU(3, channels), *[ConvBNGELU(channels, channels) for _ in range(depth - 1)])
+        self.carriers = nn.Conv2d(channels + 3, 3 * bits, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, msgs: torch.Tensor) -> torch.Tensor:
+        c = self.carriers(torch.cat([self.conv_bns(x), x], dim=1)).unflatten(1, (self.bits, 3))
+        return torch.tanh(torch.einsum("nkchw,nk->nchw", c, msgs) / self.bits ** 0.5)
+
+
 class HiddenDecoder(nn.Module):
     """Normalised image -> ``bits`` logits (bit = logit > 0)."""
 
@@ -77,6 +100,7 @@ class HiddenArch:
     encoder_channels: int = 64
     decoder_depth: int = 8
     decoder_channels: int = 64
+    message: str = "broadcast"  # encoder: 'broadcast' (HiDDeN's, the paper's) or 'carriers' (CarrierEncoder)
 
 
 #: named architectures; ``paper`` is the released 48-bit extractor's
@@ -87,10 +111,19 @@ ARCHS: dict[str, HiddenArch] = {
     # the shipped default: a 3-block extractor (on one CPU core its code emerges several times sooner than
     # through 8 blocks) and a half-width encoder
     "cpu": HiddenArch(encoder_channels=32, decoder_depth=3, decoder_channels=32),
+    # the CPU preset's (train_default --preset cpu): the 'cpu' widths with one carrier per bit (CarrierEncoder)
+    "cpu_carriers": HiddenArch(encoder_channels=32, decoder_depth=3, decoder_channels=32, message="carriers"),
 }
 
 
-def hidden_encoder(arch: HiddenArch) -> HiddenEncoder:
+def hidden_encoder(arch: HiddenArch) -> nn.Module:
+    if arch.message == "carriers":
+        return CarrierEncoder(arch.bits, arch.encoder_depth, arch.encoder_channels)
+    if arch.message != "broadcast":
+        from inria.errors import InriaError
+
+        raise InriaError(f"arch message '{arch.message}' is not accepted", where="arch.message",
+                         hint="accepted: broadcast, carriers")
     return HiddenEncoder(arch.bits, arch.encoder_depth, arch.encoder_channels)
 
 

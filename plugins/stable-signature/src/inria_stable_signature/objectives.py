@@ -15,6 +15,7 @@ paper tunes without it) and can be switched on.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import torch
@@ -73,12 +74,15 @@ class HiddenModel(nn.Module):
 class HiddenMessage:
     """HiDDeN's loss. ``objective_args``: margin, lambda_w, lambda_i, loss_i, attacks (AttackLayerConfig), seed,
     attacks_from (optimizer steps trained without the attack layer first: a warm-up that lets the pair find a code
-    before the attacks blur it; 0 = attacks from the start, as the official recipe)."""
+    before the attacks blur it; 0 = attacks from the start, as the official recipe), attack_schedule (a curriculum:
+    ``[[step, family], ...]`` adds each AttackLayerConfig family from its step on, one by one, on top of
+    ``attacks``; e.g. ``[[6000, crop], [7000, jpeg]]``)."""
 
     name = "hidden_message"
 
     def __init__(self, margin: float = 1.0, lambda_w: float = 1.0, lambda_i: float = 0.0, loss_i: str = "mse",
-                 attacks: dict | bool | None = True, seed: int = 0, attacks_from: int = 0):
+                 attacks: dict | bool | None = True, seed: int = 0, attacks_from: int = 0,
+                 attack_schedule: list | None = None):
         from inria.losses import perceptual_loss
 
         if margin <= 0:
@@ -89,12 +93,30 @@ class HiddenMessage:
         self.margin, self.lambda_w, self.lambda_i = float(margin), float(lambda_w), float(lambda_i)
         self.loss_i = perceptual_loss(loss_i) if self.lambda_i > 0 else None
         self.attack = _attack_layer(attacks, seed)
+        self.schedule: list[tuple[int, AttackLayer]] = []
+        if attack_schedule:
+            families = {f.name for f in dataclasses.fields(AttackLayerConfig)} - {"per_batch"}
+            enabled = dict(attacks) if isinstance(attacks, dict) else {f: False for f in families}
+            for i, item in enumerate(attack_schedule):
+                if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], int)
+                        and item[1] in families):
+                    raise InriaError(f"attack_schedule[{i}] = {item!r} is not [step, family]",
+                                     where="objective_args.attack_schedule", hint=f"families: {sorted(families)}")
+                enabled[item[1]] = True
+                self.schedule.append((item[0], _attack_layer(dict(enabled), seed + i + 1)))
+
+    def attack_at(self, step: int):
+        """The attack layer used at optimizer step ``step`` (None: no attack)."""
+        for start, layer in reversed(self.schedule):
+            if step >= start:
+                return layer
+        return self.attack if step >= self.attacks_from else None
 
     def __call__(self, model, batch, ctx):
         x = _images(batch)
         bits = ctx.module.bits
         msgs = (torch.rand(x.shape[0], bits, device=x.device) > 0.5).float()
-        attack = self.attack if getattr(ctx, "step", 0) >= self.attacks_from else None
+        attack = self.attack_at(getattr(ctx, "step", 0))
         x_w, logits = model(x, msgs, attack)
         loss_w = F.binary_cross_entropy_with_logits(logits / self.margin, msgs)
         loss = self.lambda_w * loss_w
@@ -108,11 +130,16 @@ class HiddenMessage:
         return loss, metrics
 
     def state_dict(self) -> dict:
-        return {"attack": self.attack.state_dict()} if self.attack is not None else {}
+        out = {"attack": self.attack.state_dict()} if self.attack is not None else {}
+        if self.schedule:
+            out["schedule"] = [layer.state_dict() for _, layer in self.schedule]
+        return out
 
     def load_state_dict(self, state: dict) -> None:
         if self.attack is not None and state.get("attack"):
             self.attack.load_state_dict(state["attack"])
+        for (_, layer), st in zip(self.schedule, state.get("schedule") or []):
+            layer.load_state_dict(st)
 
 
 # -- decoder tuning -----------------------------------------------------------------------------

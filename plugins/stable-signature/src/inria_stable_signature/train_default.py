@@ -62,6 +62,7 @@ class Recipe:
     workers: int = 0  # DataLoader workers of every stage (a GPU run wants several)
     checkpoint_every: int = 250  # HiDDeN steps between checkpoints (--resume continues from the last)
     hidden_attacks: tuple = (("crop", True), ("resize", False), ("jpeg", True), ("jitter", True), ("flip", True))
+    hidden_attack_schedule: tuple = ()  # curriculum: ((step, family), ...) adds attack families one by one
     # 3. whitening
     whiten_images: int = 512
     whiten_size: int = 64
@@ -82,6 +83,21 @@ class Recipe:
     def quick(self) -> "Recipe":
         return dataclasses.replace(self, ae_steps=4, hidden_steps=4, whiten_images=64, tune_steps=4, eval_images=2,
                                    hidden_batch=8, ae_batch=4, tune_batch=2, whiten_size=32, hidden_attacks_from=2)
+
+
+#: named recipes (``--preset NAME``): field overrides of :class:`Recipe`, applied before ``--set``
+PRESETS: dict[str, dict] = {
+    # one CPU thread, about an hour: the carrier encoder (hidden.CarrierEncoder) at 16-px crops, Adam 1e-3 without
+    # weight decay, no attacks until the code has emerged (bit accuracy ~0.8 on the training stream by step 5000
+    # in the probes), then a curriculum adding the attack families one at a time
+    "cpu": dict(hidden_arch="cpu_carriers", hidden_size=16, hidden_steps=12000, hidden_batch=32, hidden_lr=1e-3,
+                hidden_attacks_from=10 ** 9,
+                hidden_attacks=(("crop", False), ("resize", False), ("jpeg", False), ("jitter", False),
+                                ("flip", False)),
+                hidden_attack_schedule=((7000, "flip"), (7500, "crop"), (8500, "jitter"), (9500, "jpeg"),
+                                        (10500, "resize")),
+                tune_steps=400),
+}
 
 
 class _RoundTrip(torch.nn.Module):
@@ -120,7 +136,8 @@ def train_hidden(r: Recipe, ctx: StepContext):
                           min_lr=r.hidden_lr / 1e4, schedule="cosine", log_every=max(1, r.hidden_steps // 40),
                           num_workers=r.workers, checkpoint_every=r.checkpoint_every,
                           seed=r.seed, objective_args={"attacks": dict(r.hidden_attacks), "seed": r.seed,
-                                                       "attacks_from": r.hidden_attacks_from}))
+                                                       "attacks_from": r.hidden_attacks_from,
+                                                       "attack_schedule": [list(a) for a in r.hidden_attack_schedule]}))
     hidden = inria.create("watermarker", "hidden", **cfg)
     metrics = hidden.fit(None, ctx=ctx)
     hidden.config.scaling_w = r.hidden_embed_w
@@ -205,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(Path(__file__).parent / "models"), help="folder for stable_signature/ and hidden/")
     ap.add_argument("--quick", action="store_true", help="a few steps per stage: checks the recipe runs, not a usable model")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                    help="a named recipe: 'cpu' (the shipped models: one CPU thread, about an hour)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="change one Recipe field, e.g. --set hidden_steps=20000 --set hidden_batch=128 (repeatable)")
     ap.add_argument("--resume", action="store_true",
@@ -221,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
 
     distributed.init_from_env(device=resolve_device(args.device))  # torchrun: join the group before any stage
     r = Recipe(seed=args.seed)
+    if args.preset:
+        r = dataclasses.replace(r, **PRESETS[args.preset])
     if args.quick:
         r = r.quick()
     r = with_overrides(r, args.set)
@@ -264,12 +285,34 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     ss, ss_m = tune_decoder(r, ae, extractor, ctx_of("tuning"))
     times["tuning_s"] = time.perf_counter() - t
-    info = {"recipe": "python -m inria_stable_signature.train_default", "params": dataclasses.asdict(r),
+    info = {"recipe": "python -m inria_stable_signature.train_default" + (f" --preset {args.preset}" if args.preset else ""),
+            "params": dataclasses.asdict(r),
             "seconds": {k: round(v, 1) for k, v in times.items()}, "threads": args.threads,
             "processes": distributed.world_size()}
     distributed.on_main(_measure_and_write, r, ss, ss_m, hidden, hid_m, info, out)
     distributed.destroy()
     return 0
+
+
+def training_log(r: Recipe, work: Path) -> list[dict]:
+    """Bit accuracy, PSNR and loss against steps for the HiDDeN and tuning stages, each row labelled with its
+    curriculum stage (from the stages' ``metrics.jsonl``); written as ``training_log.jsonl`` beside the cards."""
+    rows = []
+    for stage, folder in (("hidden", "hidden_train"), ("tuning", "tuning")):
+        f = work / folder / "metrics.jsonl"
+        if not f.is_file():
+            continue
+        for line in f.read_text().splitlines():
+            m = json.loads(line)
+            if "bit_acc" not in m:
+                continue
+            label = stage
+            if stage == "hidden":
+                added = [fam for step, fam in r.hidden_attack_schedule if m["step"] > step]
+                label = "hidden: no attacks" if not added else "hidden: +" + "+".join(added)
+            rows.append({"stage": label, "step": int(m["step"]), "bit_acc": float(m["bit_acc"]),
+                         "psnr": float(m.get("psnr", float("nan"))), "loss": float(m.get("loss", float("nan")))})
+    return rows
 
 
 def _measure_and_write(r: Recipe, ss, ss_m: dict, hidden, hid_m: dict, info: dict, out: Path) -> None:
@@ -281,6 +324,10 @@ def _measure_and_write(r: Recipe, ss, ss_m: dict, hidden, hid_m: dict, info: dic
                         "held_out": results["hidden"]}
     ss.save(out / "stable_signature")
     hidden.save(out / "hidden")
+    log = training_log(r, out / ".train_default")
+    for name in ("stable_signature", "hidden"):
+        rows = log if name == "stable_signature" else [row for row in log if row["stage"] != "tuning"]
+        (out / name / "training_log.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     print(json.dumps({"seconds": info["seconds"], **results}, indent=1))
     total = sum(info["seconds"].values())
     print(f"trained in {total / 60:.1f} min; wrote {out / 'stable_signature'} and {out / 'hidden'}", file=sys.stderr)
