@@ -1,5 +1,4 @@
 """The pixel optimisation's parts: PSNR clip, SSIM attenuation, augmentations, groups of sizes."""
-import math
 
 import numpy as np
 import torch

@@ -177,24 +177,9 @@ class PQMIM(Codec):
 
 def _adopt_architecture(config: PQMIMConfig, directory: Path) -> PQMIMConfig:
     """Architecture fields left at their defaults follow the checkpoint's card; a field set otherwise must match it."""
-    from inria.config import build
-    from inria.modeldir import read_card
+    from inria.modeldir import adopt_architecture, read_card
 
-    card = read_card(directory, expect=PQMIM)
-    defaults = PQMIMConfig()
-    adopted = {}
-    for key in ARCHITECTURE_FIELDS:
-        saved, asked = card["config"].get(key), getattr(config, key)
-        if saved is None or saved == asked:
-            continue
-        if asked == getattr(defaults, key):
-            adopted[key] = saved
-        else:
-            raise InriaError(f"the model in {directory} has {key}={saved}, the config asks for {asked}",
-                             where="checkpoint", hint="leave architecture fields unset to use the model's")
-    if not adopted:
-        return config
-    return build(PQMIMConfig, {**dataclasses.asdict(config), **adopted}, where=f"{directory}/card.yaml:config")
+    return adopt_architecture(config, directory, ARCHITECTURE_FIELDS, card=read_card(directory, expect=PQMIM))
 
 
 def as_rgb(image) -> torch.Tensor:

@@ -215,9 +215,6 @@ class SSLBackbone(Backbone):
         """SimCLR (``config.train``) on random ``crop``-pixel crops of the images; labels are not used."""
         from inria.data.offline import CropDataset
         from inria.ops.image import as_list
-        from inria.train import Trainer
-
-        from .objective import ContrastiveModel
 
         train = self.config.train
         data = CropDataset([im.float() for im in as_list(images)], self.config.crop,

@@ -19,7 +19,6 @@ bits. Text messages use 8 bits per character (``embed_text`` / ``decoded_text``)
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -152,14 +151,7 @@ class _SSLWatermarker(Watermarker):
         """Normalised features (N, D) of a float batch, differentiable."""
         if self._normlayer is None:
             self._resolve_normlayer()
-        try:
-            ft = self.backbone.features(x.to(self.device))
-        except InriaError:
-            raise
-        except NotImplementedError:
-            raise InriaError(f"backbone '{self.config.backbone}' gives no differentiable features",
-                             where="backbone") from None
-        return self._normlayer(ft)
+        return self._normlayer(self.backbone.features(x.to(self.device)))  # the core refuses a backbone without
 
     def fit(self, images, ctx=None) -> dict[str, float]:
         """With ``normlayer: fit``: PCA-whiten the backbone's features of these (unmarked) images."""
