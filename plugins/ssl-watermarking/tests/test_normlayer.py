@@ -40,3 +40,18 @@ def test_refusals_are_one_line(tmp_path):
         load_normlayer(tmp_path / "bad.pth", dim=2)
     with pytest.raises(InriaError, match="not found"):
         load_normlayer(tmp_path / "absent.safetensors", dim=2)
+
+
+def test_shrinkage_floors_the_faint_components_and_keeps_the_dimension():
+    g = torch.Generator().manual_seed(1)
+    scales = torch.logspace(0, -3, 16)  # a collapsed spectrum: the last component 1e-3 of the first
+    feats = torch.randn(2000, 16, generator=g) * scales
+    w0, b0 = fit_whitening(feats)
+    w1, b1 = fit_whitening(feats, shrinkage=0.01)
+    assert w1.shape == w0.shape == (16, 16)
+    v0 = (feats @ w0.t() + b0).var(0)  # full whitening: every component at the same variance
+    v1 = (feats @ w1.t() + b1).var(0)
+    assert v0.max() / v0.min() < 1.1
+    assert v1.max() / v1.min() > 50  # the faint components stay faint instead of being blown up
+    with pytest.raises(InriaError, match="shrinkage"):
+        fit_whitening(feats, shrinkage=-1.0)

@@ -18,13 +18,22 @@ from inria.errors import InriaError
 ACCEPTED = "a {'weight': (D, D), 'bias': (D,)} state dict (.pth as the official out2048_*.pth, or .safetensors)"
 
 
-def fit_whitening(features: torch.Tensor, dim_out: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weight, bias) whitening ``features`` (N, D); the ``dim_out`` leading principal components (default D)."""
+def fit_whitening(features: torch.Tensor, dim_out: int | None = None,
+                  shrinkage: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) whitening ``features`` (N, D); the ``dim_out`` leading principal components (default D).
+
+    ``shrinkage`` > 0 divides each component by ``sqrt(e + shrinkage * e_max)`` instead of ``sqrt(e)``: the
+    official whitening (0) blows the faintest components up to unit variance, and in a collapsed feature space
+    those are the ones an attack changes most; a floor keeps D (and so the hypercone threshold) while leaving them
+    small. The detector's false-positive rate does not depend on it (the carrier is uniform on the sphere).
+    """
     f = torch.as_tensor(features, dtype=torch.float64)
     if f.dim() != 2 or len(f) < 2:
         raise InriaError(f"whitening needs features (N >= 2, D), got {tuple(f.shape)}", where="normlayer fit")
     d = f.shape[1]
     dim_out = d if dim_out is None else int(dim_out)
+    if not 0.0 <= shrinkage < float("inf"):
+        raise InriaError(f"shrinkage {shrinkage} must be >= 0", where="normlayer shrinkage")
     if not 1 <= dim_out <= d:
         raise InriaError(f"dim_out {dim_out} outside [1, {d}]", where="normlayer dim_out")
     mean = f.mean(0, keepdim=True)
@@ -32,6 +41,7 @@ def fit_whitening(features: torch.Tensor, dim_out: int | None = None) -> tuple[t
     e, v = torch.linalg.eigh(centered.t() @ centered)  # ascending, as torch.symeig was
     e = e[-dim_out:].clamp_min(e[-1] * 1e-9)  # fewer images than dimensions: keep the null space finite
     v = v[:, -dim_out:]
+    e = e + shrinkage * e[-1]
     weight = torch.diag(e.rsqrt()) @ v.t()
     bias = -(mean @ weight.t()).squeeze(0)
     return weight.float(), bias.float()

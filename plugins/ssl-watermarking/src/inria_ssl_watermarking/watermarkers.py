@@ -48,6 +48,8 @@ class SSLConfig:
     normlayer: str | None = doc("default", "feature normalisation: 'default' (the one shipped with ssl_resnet_cpu), "
                                            "'fit' (PCA whitening fitted on the images given to fit), a path to an "
                                            "official out2048_*.pth or a .safetensors {weight, bias}, or null (none)")
+    whitening_shrinkage: float = doc(0.0, "with normlayer: fit, an eigenvalue floor as a fraction of the largest "
+                                          "(0 = the official whitening; see normlayer.fit_whitening)")
     carrier_seed: int = doc(0, "seed of the secret carrier(s): the key; detection needs the same seed")
     fpr: float = doc(1e-6, "target false-positive rate of the detector, in (0, 1)")
     lambda_w: float = doc(1.0, "weight of the watermark loss (official: 1 zero-bit, 5e4 multi-bit)")
@@ -165,7 +167,7 @@ class _SSLWatermarker(Watermarker):
         feats = torch.as_tensor(self.backbone.embed(imgs))
         if len(feats) < 2:
             raise InriaError(f"whitening needs at least 2 images, got {len(feats)}", where="fit images")
-        w, b = fit_whitening(feats)
+        w, b = fit_whitening(feats, shrinkage=self.config.whitening_shrinkage)
         layer = torch.nn.Linear(w.shape[1], w.shape[0])
         with torch.no_grad():
             layer.weight.copy_(w * w.shape[1])  # scaled by D as the official loader does
