@@ -141,3 +141,24 @@ def test_attack_schedule_adds_families_one_by_one():
     assert obj.attack_at(250).names == ["identity", "flip", "crop_0.3", "crop_0.7"]
     with pytest.raises(InriaError, match="attack_schedule"):
         HiddenMessage(attack_schedule=[[100, "sharpen"]])
+
+
+def test_scaling_schedule_anneals_the_residual_strength():
+    import torch
+
+    from inria.errors import InriaError
+    from inria_stable_signature.hidden import ARCHS, HiddenEmbedder, hidden_decoder, hidden_encoder
+    from inria_stable_signature.objectives import HiddenMessage, HiddenModel
+
+    obj = HiddenMessage(attacks=False, scaling_schedule=[[0, 1.0], [100, 1.0], [200, 0.2]])
+    assert obj.scaling_at(50) == 1.0 and abs(obj.scaling_at(150) - 0.6) < 1e-9 and obj.scaling_at(10 ** 6) == 0.2
+    assert HiddenMessage(attacks=False).scaling_at(5) is None  # no schedule: the embedder's own strength
+    arch = ARCHS["cpu_carriers"]
+    model = HiddenModel(HiddenEmbedder(hidden_encoder(arch), scaling_w=1.0), hidden_decoder(arch)).eval()
+    x, m = torch.rand(2, 3, 16, 16) * 0.5 + 0.25, (torch.rand(2, arch.bits) > 0.5).float()
+    loud, _ = model(x, m)
+    quiet, _ = model(x, m, None, 0.2)
+    assert torch.allclose(quiet - x, 0.2 * (loud - x), atol=1e-6)  # the strength scales the residual, nothing else
+    for bad in ([[0, 1.0], [0, 0.5]], [[0, -1.0]], [[0]]):
+        with pytest.raises(InriaError, match="scaling_schedule"):
+            HiddenMessage(attacks=False, scaling_schedule=bad)

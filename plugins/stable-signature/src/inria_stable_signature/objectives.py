@@ -65,8 +65,9 @@ class HiddenModel(nn.Module):
         self.decoder = decoder
         self.bits = decoder.bits
 
-    def forward(self, x: torch.Tensor, msgs: torch.Tensor, attack=None):
-        x_w = x + self.embedder.scaling_w * self.embedder.residual(x, msgs)
+    def forward(self, x: torch.Tensor, msgs: torch.Tensor, attack=None, scaling_w: float | None = None):
+        s = self.embedder.scaling_w if scaling_w is None else scaling_w
+        x_w = x + s * self.embedder.residual(x, msgs)
         x_a = attack(x_w)[0] if attack is not None else x_w
         return x_w, self.decoder(normalize(x_a))
 
@@ -76,13 +77,16 @@ class HiddenMessage:
     attacks_from (optimizer steps trained without the attack layer first: a warm-up that lets the pair find a code
     before the attacks blur it; 0 = attacks from the start, as the official recipe), attack_schedule (a curriculum:
     ``[[step, family], ...]`` adds each AttackLayerConfig family from its step on, one by one, on top of
-    ``attacks``; e.g. ``[[6000, crop], [7000, jpeg]]``)."""
+    ``attacks``; e.g. ``[[6000, crop], [7000, jpeg]]``), scaling_schedule (the residual strength annealed:
+    ``[[step, scaling_w], ...]``, linear between the points, constant outside them; empty = the embedder's
+    ``scaling_w`` throughout). A loud residual lets the code emerge; annealing it down afterwards brings the
+    pair to the target PSNR without an image loss fighting the message loss."""
 
     name = "hidden_message"
 
     def __init__(self, margin: float = 1.0, lambda_w: float = 1.0, lambda_i: float = 0.0, loss_i: str = "mse",
                  attacks: dict | bool | None = True, seed: int = 0, attacks_from: int = 0,
-                 attack_schedule: list | None = None):
+                 attack_schedule: list | None = None, scaling_schedule: list | None = None):
         from inria.losses import perceptual_loss
 
         if margin <= 0:
@@ -90,6 +94,16 @@ class HiddenMessage:
         if attacks_from < 0:
             raise InriaError(f"attacks_from must be >= 0, got {attacks_from}", where="objective_args.attacks_from")
         self.attacks_from = int(attacks_from)
+        self.scaling_schedule: list[tuple[int, float]] = []
+        for i, item in enumerate(scaling_schedule or []):
+            if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], int)
+                    and isinstance(item[1], (int, float)) and item[1] > 0):
+                raise InriaError(f"scaling_schedule[{i}] = {item!r} is not [step, scaling_w > 0]",
+                                 where="objective_args.scaling_schedule", hint="e.g. [[0, 1.0], [9000, 0.15]]")
+            if self.scaling_schedule and item[0] <= self.scaling_schedule[-1][0]:
+                raise InriaError(f"scaling_schedule[{i}] step {item[0]} does not increase",
+                                 where="objective_args.scaling_schedule")
+            self.scaling_schedule.append((int(item[0]), float(item[1])))
         self.margin, self.lambda_w, self.lambda_i = float(margin), float(lambda_w), float(lambda_i)
         self.loss_i = perceptual_loss(loss_i) if self.lambda_i > 0 else None
         self.attack = _attack_layer(attacks, seed)
@@ -112,16 +126,32 @@ class HiddenMessage:
                 return layer
         return self.attack if step >= self.attacks_from else None
 
+    def scaling_at(self, step: int) -> float | None:
+        """The residual strength at optimizer step ``step`` (None: the embedder's own)."""
+        sched = self.scaling_schedule
+        if not sched:
+            return None
+        if step <= sched[0][0]:
+            return sched[0][1]
+        for (s0, w0), (s1, w1) in zip(sched, sched[1:]):
+            if step <= s1:
+                return w0 + (w1 - w0) * (step - s0) / (s1 - s0)
+        return sched[-1][1]
+
     def __call__(self, model, batch, ctx):
         x = _images(batch)
         bits = ctx.module.bits
         msgs = (torch.rand(x.shape[0], bits, device=x.device) > 0.5).float()
-        attack = self.attack_at(getattr(ctx, "step", 0))
-        x_w, logits = model(x, msgs, attack)
+        step = getattr(ctx, "step", 0)
+        attack = self.attack_at(step)
+        scaling = self.scaling_at(step)
+        x_w, logits = model(x, msgs, attack) if scaling is None else model(x, msgs, attack, scaling)
         loss_w = F.binary_cross_entropy_with_logits(logits / self.margin, msgs)
         loss = self.lambda_w * loss_w
         metrics = {"loss_w": loss_w.detach(), "bit_acc": ((logits.detach() > 0) == (msgs > 0)).float().mean(),
                    "psnr": _psnr(x_w, x)}
+        if scaling is not None:
+            metrics["scaling_w"] = torch.tensor(scaling)
         if self.loss_i is not None:
             self.loss_i.to(x.device)
             loss_i = self.loss_i(x_w, x)
