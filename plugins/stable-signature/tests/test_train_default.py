@@ -20,6 +20,9 @@ def test_quick_run_writes_both_models_with_their_figures(tmp_path):
     for name in ("stable_signature", "hidden"):
         info = _card(tmp_path / name)["info"]
         assert info["processes"] == 1 and 0.0 <= info["held_out"]["none"]["bit_accuracy"] <= 1.0
+        assert (tmp_path / name / "training_curve.png").stat().st_size > 1000  # the curve, drawn beside the card
+        rows = [__import__("json").loads(r) for r in (tmp_path / name / "training_log.jsonl").read_text().splitlines()]
+        assert rows and all(0.0 <= r["bit_acc"] <= 1.0 for r in rows)
     ss = inria.create("watermarker", "stable_signature", checkpoint=str(tmp_path / "stable_signature"))
     marked, key = ss.embed(list(torch.rand(2, 3, 64, 64).unbind(0)))
     assert len(marked) == 2 and key.shape[-1] == 48

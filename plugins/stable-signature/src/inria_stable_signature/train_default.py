@@ -340,6 +340,10 @@ def _measure_and_write(r: Recipe, ss, ss_m: dict, hidden, hid_m: dict, info: dic
     for name in ("stable_signature", "hidden"):
         rows = log if name == "stable_signature" else [row for row in log if row["stage"] != "tuning"]
         (out / name / "training_log.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+        if rows:
+            from .curves import plot_training_log
+
+            plot_training_log(rows, out / name / "training_curve.png")
     print(json.dumps({"seconds": info["seconds"], **results}, indent=1))
     total = sum(info["seconds"].values())
     print(f"trained in {total / 60:.1f} min; wrote {out / 'stable_signature'} and {out / 'hidden'}", file=sys.stderr)
