@@ -119,26 +119,37 @@ def main(argv=None) -> int:
               f"{b['psnr']:.2f} dB FD {b['fd']:.3f}")
     jr, jp = curve("jpeg")
     wr, wp = curve("webp")
-    nr, npsnr = curve("noganms")
-    try:
-        rate_vs_jpeg = f"{bd_rate(jr, jp, nr, npsnr):+.1f} %"
-    except ValueError as e:
-        rate_vs_jpeg = f"n/a ({e})"
-    lo, hi = overlap(wr, nr)
-    try:
-        psnr_vs_webp = f"{bd_psnr(wr, wp, nr, npsnr):+.2f} dB on {lo:.3f}-{hi:.3f} bpp"
-    except ValueError as e:
-        psnr_vs_webp = f"n/a ({e})"
+
+    def vs_jpeg(name):
+        try:
+            return f"{bd_rate(jr, jp, *curve(name)):+.1f} %"
+        except ValueError as e:
+            return f"n/a ({e})"
+
+    def vs_webp(name):
+        r, p = curve(name)
+        try:
+            lo, hi = overlap(wr, r)
+            return f"{bd_psnr(wr, wp, r, p):+.2f} dB on {lo:.3f}-{hi:.3f} bpp"
+        except ValueError as e:
+            return f"n/a ({e})"
+
+    speed = {}
     for name in ("noganms", "ms_illm", "jpeg", "webp", "pq_mim"):
         pts = [r for r in rows if r["codec"] == name]
         if pts:
-            print(f"{name}: encode {np.mean([r['enc_mps'] for r in pts]):.3f} MP/s, decode "
-                  f"{np.mean([r['dec_mps'] for r in pts]):.3f} MP/s (one thread, mean over its points)")
+            speed[name] = (np.mean([r["enc_mps"] for r in pts]), np.mean([r["dec_mps"] for r in pts]))
+            print(f"{name}: encode {speed[name][0]:.3f} MP/s, decode {speed[name][1]:.3f} MP/s "
+                  "(one thread, mean over its points)")
+    pq = (f"pq_mim BD-rate vs JPEG {vs_jpeg('pq_mim')}, BD-PSNR vs WebP {vs_webp('pq_mim')}" if "pq_mim" in speed
+          else "pq_mim not measured")
+    mps = ", ".join(f"{n} {e:.2f}/{d:.2f}" for n, (e, d) in speed.items() if n in ("noganms", "jpeg", "pq_mim"))
     fd_wins = sum(gan[q]["fd"] < nogan[q]["fd"] for q in ("low", "mid"))
     drops = [nogan[q]["psnr"] - gan[q]["psnr"] for q in ("low", "mid")]
     print(f"ms_illm FD below noganms at {fd_wins}/2 matched rates, PSNR drop {max(drops):.2f} dB "
-          f"(target: 2/2, < 1.5 dB); noganms BD-rate vs JPEG {rate_vs_jpeg} (target: <= -40 %); "
-          f"BD-PSNR vs WebP {psnr_vs_webp} (target: >= 0)")
+          f"(target: 2/2, < 1.5 dB); noganms BD-rate vs JPEG {vs_jpeg('noganms')} (target: <= -40 %); "
+          f"BD-PSNR vs WebP {vs_webp('noganms')} (target: >= 0); beside: {pq}; "
+          f"encode/decode MP/s on one thread: {mps}")
     return 0
 
 
