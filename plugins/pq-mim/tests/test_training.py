@@ -66,3 +66,31 @@ def test_fit_checkpoints_each_stage_and_changes_the_model_id(trained):
     assert (ctx.checkpoint_dir / "stage2" / "last.pt").is_file()
     assert codec.model_id != before.model_id
     assert codec.decompress(codec.compress(images[0])).shape == images[0].shape
+
+
+def test_stage3_refines_the_decoder_on_frozen_codes(trained, tmp_path):
+    """refine_decoder: the codes (so every rate and the MIM model) stay, the reconstruction improves, the model id
+    changes so the old model's streams are refused in one line."""
+    from inria.errors import InriaError
+    from inria.ops.image import pad_to_multiple
+
+    from inria_pq_mim.training import refine_decoder
+
+    codec, _, images, _, _ = trained
+    refined = copy.deepcopy(codec)
+    refined.config.stage3 = refined.config.stage3.replace(steps=60, batch_size=4, lr=3e-3, warmup_steps=5,
+                                                          log_every=20)
+    refined.config.crop = 32
+    old_stream = codec.compress(images[0])
+    metrics = refine_decoder(refined, images, StepContext.standalone(tmp_path))
+    assert metrics["stage3/steps"] == 60
+    for im in images:
+        x, _ = pad_to_multiple(im[None], 4)
+        assert torch.equal(refined.autoencoder.encode(x), codec.autoencoder.encode(x))  # same codes
+    assert torch.equal(refined.autoencoder.quantizer.codebook, codec.autoencoder.quantizer.codebook)
+    assert _mse(refined, images) < 0.9 * _mse(codec, images)
+    assert refined.model_id != codec.model_id
+    with pytest.raises(InriaError) as e:
+        refined.decompress(old_stream)
+    assert "\n" not in str(e.value) and "model" in str(e.value)
+    assert len(refined.compress(images[0])) == len(old_stream)  # same tokens under the same MIM model: same bytes

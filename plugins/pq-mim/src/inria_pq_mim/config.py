@@ -73,6 +73,12 @@ class PQMIMConfig:
         "perceptual_weight)",
         steps=1500, batch_size=8, lr=1e-3, weight_decay=0.0, warmup_steps=50, min_lr=1e-5, clip_grad=1.0,
         objective="pq_mim_autoencoder", log_every=50)
+    refine_decoder: bool = doc(False, "fit runs stage 3: the decoder alone, on the frozen encoder's codes")
+    stage3: TrainConfig = train_config_field(
+        "stage 3 (with refine_decoder), the decoder on frozen codes (objective pq_mim_decoder; objective_args as "
+        "stage 1's): indices and rates unchanged",
+        steps=1000, batch_size=8, lr=5e-4, weight_decay=0.0, warmup_steps=50, min_lr=1e-5, clip_grad=1.0,
+        objective="pq_mim_decoder", log_every=50)
     stage2: TrainConfig = train_config_field(
         "stage 2, the MIM entropy model on frozen indices (objective pq_mim_mim; objective_args: full_rate_prob)",
         steps=1500, batch_size=16, lr=1e-3, weight_decay=0.01, warmup_steps=50, min_lr=1e-5,

@@ -6,6 +6,12 @@
 sub-quantizers (all M with probability ``full_rate_prob``, else uniform in
 1..M): nested dropout, so one model serves every rate.
 
+``pq_mim_decoder`` (stage 3, optional): the same crops and loss with the
+encoder and codebooks frozen (:class:`FrozenCodes`): the indices, and so the
+MIM model and every rate, stay exactly as they were; only the decoder learns
+to reconstruct from the codes it will really get. In stage 1 it chased an
+encoder and codebooks that moved under it.
+
 ``pq_mim_mim`` (stage 2): batches of frozen (B, M, h, w) index grids;
 masked-token cross-entropy under the cosine masking-ratio schedule (see
 :mod:`.mim`), with the same draw of active sub-quantizers.
@@ -72,3 +78,41 @@ class MIMObjective:
         out = mim_loss(model, idx.long(), active)
         return out["loss"], {"bits_per_index": out["bits_per_index"],
                              "index_bits_saved": math.log2(ctx.module.k) - out["bits_per_index"]}
+
+
+class FrozenCodes(nn.Module):
+    """A PQAutoencoder whose encoder and quantizer are frozen (eval mode kept: no EMA codebook updates)."""
+
+    def __init__(self, autoencoder: nn.Module):
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.quantizer = autoencoder.quantizer
+        for part in (autoencoder.encoder, autoencoder.quantizer):
+            part.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.autoencoder.encoder.eval()
+        self.autoencoder.quantizer.eval()
+        return self
+
+    def forward(self, x: torch.Tensor, active: int | torch.Tensor | None = None) -> dict:
+        ae = self.autoencoder
+        with torch.no_grad():
+            z = ae.encoder(x)
+            latent = ae.quantizer.decode(ae.quantizer.encode(z), active)
+        return {"recon": ae.decoder(latent), "loss": x.new_zeros(()), "perplexity": x.new_zeros(()),
+                "restarted": 0}
+
+
+class DecoderObjective(AutoencoderObjective):
+    """Stage 3: stage 1's loss on a :class:`FrozenCodes` model (the decoder alone learns)."""
+
+    def forward(self, model, batch, ctx):
+        if not isinstance(ctx.module, FrozenCodes):
+            from inria.errors import InriaError
+
+            raise InriaError("pq_mim_decoder trains a FrozenCodes model (the fit's stage 3)", where="objective")
+        loss, metrics = super().forward(model, batch, ctx)
+        metrics.pop("perplexity"), metrics.pop("restarted")
+        return loss, metrics

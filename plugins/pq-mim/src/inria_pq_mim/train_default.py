@@ -27,6 +27,10 @@ RECIPE = {
                "objective": "pq_mim_autoencoder", "log_every": 50, "seed": 0},
     # stage 2 sees few sub-quantizers more often than stage 1 (full rate 20 %, else 1..16 uniform): the
     # low rates and the hybrid mode depend on predicting sub-quantizer 0 from sparse context
+    # stage 3: the decoder alone on the frozen codes (rates and the MIM model unchanged)
+    "refine_decoder": True,
+    "stage3": {"steps": 1500, "batch_size": 8, "lr": 5e-4, "weight_decay": 0.0, "warmup_steps": 50, "min_lr": 1e-5,
+               "clip_grad": 1.0, "checkpoint_every": 250, "objective": "pq_mim_decoder", "log_every": 50, "seed": 0},
     "stage2": {"steps": 400, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.01, "warmup_steps": 30,
                "min_lr": 1e-5, "objective": "pq_mim_mim", "objective_args": {"full_rate_prob": 0.2},
                "checkpoint_every": 200, "log_every": 50, "seed": 0},
@@ -47,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", default="runs/pq_mim_default", help="checkpoints and metrics.jsonl")
     ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply both stages' steps (smoke runs)")
     ap.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoints")
+    ap.add_argument("--refine", action="store_true",
+                    help="stage 3 only, on the model already at --out (the shipped one by default): its decoder "
+                         "on its frozen codes; rates and the MIM model stay")
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
     from inria import distributed
@@ -57,27 +64,43 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     recipe = json.loads(json.dumps(RECIPE))
-    for stage in ("stage1", "stage2"):
+    for stage in ("stage1", "stage2", "stage3"):
         recipe[stage]["steps"] = max(1, round(recipe[stage]["steps"] * args.steps_scale))
     t0 = time.time()
     train = data.split("train")
-    codec = inria.create("codec", "pq_mim", **recipe)
     ctx = StepContext.standalone(args.run_dir, device=args.device, resume=args.resume)
-    metrics = codec.fit(train, ctx)
-    distributed.on_main(_write_and_measure, codec, metrics, Path(args.out), t0, distributed.world_size())
+    if args.refine:
+        from .training import refine_decoder
+
+        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out), refine_decoder=True, stage3=recipe["stage3"])
+        from inria.modeldir import read_card
+
+        earlier = {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items() if k != "before_refine"}
+        codec.autoencoder.to(resolve_device(args.device))
+        metrics = refine_decoder(codec, train, ctx)
+        codec.autoencoder.cpu().eval()
+        trained_by = "python -m inria_pq_mim.train_default --refine (stage 3 on the model at --out)"
+    else:
+        codec = inria.create("codec", "pq_mim", **recipe)
+        metrics = codec.fit(train, ctx)
+        earlier, trained_by = {}, "python -m inria_pq_mim.train_default"
+    distributed.on_main(_write_and_measure, codec, metrics, Path(args.out), t0, distributed.world_size(),
+                        trained_by, earlier)
     distributed.on_main(plot_curves, Path(args.run_dir))
     distributed.destroy()
     return 0
 
 
-def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: int) -> None:
+def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: int,
+                       trained_by: str = "python -m inria_pq_mim.train_default", earlier: dict | None = None) -> None:
     """Rank 0: the model folder with its card, then the test split's rate and PSNR per sub-quantizer count."""
     from inria.eval.metrics import bpp, psnr
 
     from . import data
 
     codec.save(out, card_extra={
-        "trained_by": "python -m inria_pq_mim.train_default",
+        **({"before_refine": earlier} if earlier else {}),
+        "trained_by": trained_by,
         "train_split": {"photos": data.TRAIN_PHOTOS, "procedural_images": 24},
         "test_split": {"photos": data.TEST_PHOTOS},
         "train_time_s": round(time.time() - t0, 1),

@@ -3,6 +3,8 @@
 1. The autoencoder (encoder, product quantizer, decoder) on random crops,
    objective ``pq_mim_autoencoder`` (config ``stage1``); fresh weights first
    get the PCA of random patches in their linear path (``pca_init``).
+   With ``refine_decoder``, stage 3 follows: the decoder alone on the frozen
+   encoder's codes (``pq_mim_decoder``, config ``stage3``).
 2. The encoder frozen, every training image (and its mirror) is encoded once
    to its index grid; the MIM transformer trains on random ``mim_tile``-sided
    windows of those grids, objective ``pq_mim_mim`` (config ``stage2``).
@@ -48,6 +50,24 @@ def encode_grids(autoencoder, images: list[torch.Tensor], device) -> list[torch.
     return grids
 
 
+def refine_decoder(codec, images, ctx=None) -> dict[str, float]:
+    """Stage 3 alone: the decoder trained on the frozen encoder's codes (config ``stage3``); the indices, the MIM
+    model and so every stream's rate stay as they were. Also for a trained model (``train_default --refine``)."""
+    from .objectives import FrozenCodes
+
+    c = codec.config
+    images = _images(images)
+    ck = Path(ctx.checkpoint_dir) if ctx is not None else None
+    cfg3 = c.stage3
+    crops = RandomCrops(images, c.crop, length=max(cfg3.steps, 1) * cfg3.batch_size * cfg3.accum, seed=cfg3.seed + 2)
+    ae = codec.autoencoder
+    out = Trainer(FrozenCodes(ae), crops, cfg3, ctx=ctx, name="stage3",
+                  checkpoint_dir=ck / "stage3" if ck else None).fit()
+    ae.requires_grad_(True)
+    codec.weights_changed()  # a new decoder is a new model id: streams of the old one are refused
+    return {f"stage3/{k}": v for k, v in out.items()}
+
+
 def fit_codec(codec, images, ctx=None) -> dict[str, float]:
     c = codec.config
     images = _images(images)
@@ -65,6 +85,8 @@ def fit_codec(codec, images, ctx=None) -> dict[str, float]:
     out1 = Trainer(ae, crops, cfg1, ctx=ctx, name="stage1",
                    checkpoint_dir=ck / "stage1" if ck else None).fit()
     metrics.update({f"stage1/{k}": v for k, v in out1.items()})
+    if c.refine_decoder:
+        metrics.update(refine_decoder(codec, images, ctx))
 
     grids = encode_grids(ae, images, device)
     side = c.mim_tile
