@@ -162,3 +162,41 @@ def test_scaling_schedule_anneals_the_residual_strength():
     for bad in ([[0, 1.0], [0, 0.5]], [[0, -1.0]], [[0]]):
         with pytest.raises(InriaError, match="scaling_schedule"):
             HiddenMessage(attacks=False, scaling_schedule=bad)
+
+
+def test_circular_padding_removes_the_border_cue_and_round_trips(tmp_path):
+    """arch padding 'circular': every padded conv wraps around, so a circularly shifted image gives a shifted
+    residual and the same extractor output (no position is special); the field is stored and reloaded."""
+    import dataclasses
+
+    import torch
+
+    import inria
+    from inria.errors import InriaError
+    from inria_stable_signature.hidden import ARCHS, hidden_decoder, hidden_encoder, set_padding
+
+    arch = ARCHS["cpu_circular"]
+    assert arch.padding == "circular"
+    torch.manual_seed(0)
+    enc, dec = hidden_encoder(arch).eval(), hidden_decoder(arch).eval()
+    x, m = torch.randn(1, 3, 16, 16), torch.sign(torch.randn(1, arch.bits))
+    shifted = x.roll((5, 3), dims=(2, 3))
+    with torch.no_grad():
+        assert torch.allclose(enc(shifted, m), enc(x, m).roll((5, 3), dims=(2, 3)), atol=1e-5)
+        assert torch.allclose(dec(shifted), dec(x), atol=1e-5)
+        zeros = hidden_decoder(dataclasses.replace(arch, padding="zeros")).eval()
+        zeros.load_state_dict(dec.state_dict())  # same weights: padding is not in the state dict
+        seen = (zeros(shifted) - zeros(x)).abs().max()  # zero padding does see the border
+        assert seen > 1e-4 and seen > 50 * (dec(shifted) - dec(x)).abs().max()
+    with pytest.raises(InriaError, match="arch padding 'reflect'"):
+        set_padding(dec, "reflect")
+    from inria_stable_signature.hidden import HiddenEmbedder
+
+    wm = inria.create("watermarker", "hidden", checkpoint="none", arch="cpu_circular", bits=arch.bits)
+    wm.arch, wm.embedder, wm.decoder, wm._built = arch, HiddenEmbedder(enc), dec, True
+    wm.save(tmp_path / "m")
+    again = inria.create("watermarker", "hidden", checkpoint=str(tmp_path / "m"))
+    again._build()
+    assert again.arch.padding == "circular"
+    assert all(c.padding_mode == "circular" for c in again.decoder.modules()
+               if isinstance(c, torch.nn.Conv2d) and c.padding != (0, 0))

@@ -101,6 +101,9 @@ class HiddenArch:
     decoder_depth: int = 8
     decoder_channels: int = 64
     message: str = "broadcast"  # encoder: 'broadcast' (HiDDeN's, the paper's) or 'carriers' (CarrierEncoder)
+    # conv padding of both networks: 'zeros' (the paper's) or 'circular'. Zero padding marks the border, and on
+    # small training crops the pair builds its code on that position cue, which larger images do not have
+    padding: str = "zeros"
 
 
 #: named architectures; ``paper`` is the released 48-bit extractor's
@@ -113,10 +116,32 @@ ARCHS: dict[str, HiddenArch] = {
     "cpu": HiddenArch(encoder_channels=32, decoder_depth=3, decoder_channels=32),
     # the CPU preset's (train_default --preset cpu): the 'cpu' widths with one carrier per bit (CarrierEncoder)
     "cpu_carriers": HiddenArch(encoder_channels=32, decoder_depth=3, decoder_channels=32, message="carriers"),
+    # the CPU preset's: cpu_carriers with circular padding (no border cue on the 16-px training crops)
+    "cpu_circular": HiddenArch(encoder_channels=32, decoder_depth=3, decoder_channels=32, message="carriers",
+                               padding="circular"),
 }
 
 
+PADDINGS = ("zeros", "circular")
+
+
+def set_padding(module: nn.Module, mode: str) -> nn.Module:
+    """Every padded conv of ``module`` pads with ``mode`` (a runtime attribute of nn.Conv2d; weights unchanged)."""
+    if mode not in PADDINGS:
+        from inria.errors import InriaError
+
+        raise InriaError(f"arch padding '{mode}' is not accepted", where="arch.padding", hint="accepted: " + ", ".join(PADDINGS))
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d) and any(p > 0 for p in m.padding):
+            m.padding_mode = mode
+    return module
+
+
 def hidden_encoder(arch: HiddenArch) -> nn.Module:
+    return set_padding(_hidden_encoder(arch), arch.padding)
+
+
+def _hidden_encoder(arch: HiddenArch) -> nn.Module:
     if arch.message == "carriers":
         return CarrierEncoder(arch.bits, arch.encoder_depth, arch.encoder_channels)
     if arch.message != "broadcast":
@@ -128,7 +153,7 @@ def hidden_encoder(arch: HiddenArch) -> nn.Module:
 
 
 def hidden_decoder(arch: HiddenArch) -> HiddenDecoder:
-    return HiddenDecoder(arch.bits, arch.decoder_depth, arch.decoder_channels)
+    return set_padding(HiddenDecoder(arch.bits, arch.decoder_depth, arch.decoder_channels), arch.padding)
 
 
 def set_bn_momentum(module: nn.Module, momentum: float) -> None:

@@ -94,13 +94,13 @@ PRESETS: dict[str, dict] = {
     # in the probes), then a curriculum adding the attack families one at a time
     # strength: loud (scaling 1.0, ~16 dB) while the code emerges, then annealed towards ~33 dB while the attacks
     # come in (the first run's attacks at step 7000, at full strength, already cost 0.83 -> 0.74)
-    "cpu": dict(hidden_arch="cpu_carriers", hidden_size=16, hidden_steps=24000, hidden_batch=32, hidden_lr=1e-3,
+    "cpu": dict(hidden_arch="cpu_circular", hidden_size=16, hidden_steps=16000, hidden_batch=32, hidden_lr=1e-3,
                 hidden_attacks_from=10 ** 9,
                 hidden_attacks=(("crop", False), ("resize", False), ("jpeg", False), ("jitter", False),
                                 ("flip", False)),
-                hidden_attack_schedule=((12000, "flip"), (13000, "crop"), (14500, "jitter"), (16000, "jpeg"),
-                                        (17500, "resize")),
-                hidden_scaling_schedule=((0, 1.0), (6000, 1.0), (12000, 0.4), (20000, 0.12)),
+                hidden_attack_schedule=((8000, "flip"), (8700, "crop"), (9500, "jitter"), (10500, "jpeg"),
+                                        (11500, "resize")),
+                hidden_scaling_schedule=((0, 1.0), (5000, 1.0), (8000, 0.5), (13000, 0.16)),
                 tune_steps=400),
 }
 
