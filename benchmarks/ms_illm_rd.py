@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     for name in ("noganms", "ms_illm"):
         for rate in ("low", "mid"):
             rows.append(points(inria.create("codec", name, checkpoint=rate), images, name, rate, fd))
-    for name, qualities in (("jpeg", [2, 5, 10, 20, 30, 50, 75]), ("webp", [0, 5, 10, 20, 40, 60, 80])):
+    for name, qualities in (("jpeg", [2, 5, 10, 20, 30, 50, 75]), ("webp", [1, 5, 10, 20, 40, 60, 80])):
         base = inria.create("codec", name)
         for q in qualities:
             rows.append(points(base.with_overrides(quality=q), images, name, q, fd))
