@@ -20,7 +20,7 @@ def test_quickstart(tmp_path):
     # README): its key comes out of the watermarked decoder above chance, with binomial p-values for every image
     ss = m["ss_detect"]
     assert set(ss) == {"none", "crop_0.5", "jpeg_80", "brightness_1.5"}
-    assert ss["none"]["bit_accuracy"] >= 0.6 and ss["none"]["median_log10_p"] < -1
+    assert ss["none"]["bit_accuracy"] >= 0.7 and ss["none"]["median_log10_p"] < -2
     assert m["ss_mark"]["psnr"] > 20
     # the shipped DeiT III digits model, its embeddings through a Faiss index, and a curated subset
     assert m["deit3"]["top1"] >= 0.95

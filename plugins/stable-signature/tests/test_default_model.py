@@ -48,3 +48,13 @@ def test_the_key_is_in_the_decoder_and_unmarked_images_are_not_flagged(shipped):
     from inria.eval.metrics import image_quality
 
     assert image_quality(plain, list(marked.unbind(0)))["psnr"] == pytest.approx(held["psnr_vs_decode"], abs=0.05)
+
+
+def test_the_shipped_extractor_keeps_its_training_padding(shipped):
+    """Conv padding is not in the state dict: the card must carry it, or the extractor misreads (circular here)."""
+    from inria_stable_signature.hidden import ARCHS
+
+    ss = shipped[0]
+    arch = ARCHS[read_card(MODELS / "stable_signature")["extra"]["info"]["params"]["hidden_arch"]]
+    convs = [m for m in ss.extractor.modules() if isinstance(m, torch.nn.Conv2d) and m.padding != (0, 0)]
+    assert convs and all(c.padding_mode == arch.padding for c in convs)

@@ -135,7 +135,8 @@ def write_stable_signature(path: Path, wm) -> Path:
         dec = ext.net[0]
         extra["extractor"] = {"kind": "hidden", "arch": {
             "bits": dec.bits, "encoder_depth": 4, "encoder_channels": 64,
-            "decoder_depth": len(dec.layers) - 2, "decoder_channels": int(dec.layers[0].layers[0].out_channels)}}
+            "decoder_depth": len(dec.layers) - 2, "decoder_channels": int(dec.layers[0].layers[0].out_channels),
+            "padding": dec.layers[0].layers[0].padding_mode}}  # not in the state dict: a lost 'circular' misreads
         if not ext.whitened:
             raise InriaError("the extractor is not whitened; whiten it before saving", where="extractor")
         tensors.update({f"extractor.{k}": v for k, v in ext.state_dict().items()})
