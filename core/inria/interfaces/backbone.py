@@ -48,6 +48,25 @@ class Backbone(Component):
 
     interface = "backbone"
 
+    @classmethod
+    def load(cls, path, **overrides):
+        """Build from a model directory: the card's config, then the directory's weights.
+
+        A Backbone with ``load_checkpoint(source)`` (reading weights from a directory or file into the built
+        module) is built with ``checkpoint: None`` (so the constructor reads nothing) and then given the
+        directory; one without it is built from the card alone, as any Component.
+        """
+        if not callable(getattr(cls, "load_checkpoint", None)):
+            return super().load(path, **overrides)
+        from ..config import build
+        from ..modeldir import read_card
+
+        card = read_card(path, expect=cls)
+        obj = cls(build(cls.Config, {**card["config"], **overrides, "checkpoint": None},
+                        where=f"{path}/card.yaml:config"))
+        obj.load_checkpoint(path)
+        return obj
+
     @property
     @abc.abstractmethod
     def module(self):

@@ -145,17 +145,6 @@ class SSLBackbone(Backbone):
         save_weights(path, self._module.trunk.state_dict(), metadata={"format": f"torchvision-{self.config.arch}"})
         return path
 
-    @classmethod
-    def load(cls, path: str | Path, **overrides: Any) -> "SSLBackbone":
-        from inria.config import build
-        from inria.modeldir import read_card
-
-        card = read_card(path, expect=cls)
-        obj = cls(build(cls.Config, {**card["config"], **overrides, "checkpoint": None},
-                        where=f"{path}/card.yaml:config"))
-        obj.load_checkpoint(path)
-        return obj
-
     # -- inputs ---------------------------------------------------------------
     def _resized(self, x: torch.Tensor) -> torch.Tensor:
         side = self.config.img_size

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from inria.config import build, doc
+from inria.config import doc
 from inria.errors import InriaError
 from inria.interfaces.backbone import Backbone
 from inria.interfaces.base import verb
@@ -122,16 +122,6 @@ class ThreeThingsBackbone(Backbone):
         path = super().save(path)
         save_weights(path, self._module.state_dict(), metadata={"format": "timm-vit"})
         return path
-
-    @classmethod
-    def load(cls, path: str | Path, **overrides: Any) -> "ThreeThingsBackbone":
-        from inria.modeldir import read_card
-
-        card = read_card(path, expect=cls)
-        obj = cls(build(cls.Config, {**card["config"], **overrides, "checkpoint": None},
-                        where=f"{path}/card.yaml:config"))
-        obj.load_checkpoint(path)
-        return obj
 
     # -- inputs ---------------------------------------------------------------
     def prepare(self, images, where: str = "images") -> torch.Tensor:
