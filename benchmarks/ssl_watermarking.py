@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 import torch
-from invisible_watermark_peer import Peer  # benchmarks/ is on sys.path when a script here runs
+from invisible_watermark_peer import peer_rows  # benchmarks/ is on sys.path when a script here runs
 
 ATTACKS = ["none", "jpeg_50", "crop_0.5", "resize_0.5", "brightness_1.5", "rotate_25"]
 
@@ -70,30 +70,7 @@ def main() -> None:
     for a in ATTACKS:
         rows["ssl_multi_bit"][a] = float(mb.detect(apply(a, mm), msgs).bit_accuracy.mean())
 
-    rng = np.random.default_rng(0)
-    for method in ("dwtDct", "rivaGan"):
-        try:
-            peer = Peer(method)
-        except Exception as e:  # onnxruntime missing, ...
-            print(f"{method}: skipped ({type(e).__name__}: {e})")
-            continue
-        pm = rng.integers(0, 2, (len(x), 32)).astype(bool)
-        if method == "dwtDct":
-            lo, hi = 4.0, 200.0
-            for _ in range(7):  # the strength whose PSNR is closest to the multi-bit one's
-                mid = (lo + hi) / 2
-                peer.scales = [0, mid, mid]
-                got = psnr(torch.stack([peer.embed(x[i], pm[i]) for i in range(2)]), x[:2])
-                lo, hi = (mid, hi) if got > rows["ssl_multi_bit"]["psnr"] else (lo, mid)
-            peer.scales = [0, (lo + hi) / 2, (lo + hi) / 2]
-        t0 = time.time()
-        wm = torch.stack([peer.embed(x[i], pm[i]) for i in range(len(x))])
-        rows[method] = {"psnr": psnr(wm, x), "bits": 32, "s_per_image": (time.time() - t0) / len(x)}
-        for a in ATTACKS:
-            att = apply(a, wm)
-            att = list(att.unbind(0)) if isinstance(att, torch.Tensor) else list(att)
-            bits = np.stack([peer.decode(im, args.size) for im in att])
-            rows[method][a] = float((bits == pm).mean())
+    rows.update(peer_rows(x, ATTACKS, args.size, rows["ssl_multi_bit"]["psnr"], np.random.default_rng(0)))
 
     print(f"{len(x)} held-out photo crops of {args.size} px, {args.negatives} unmarked crops, "
           f"{time.time() - t_all:.0f} s, one thread, backbone {zb.config.backbone} ({zb.dim}-d)")

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 import torch
-from invisible_watermark_peer import Peer  # benchmarks/ is on sys.path when a script here runs
+from invisible_watermark_peer import bisect_strength, peer_rows  # benchmarks/ is on sys.path when a script here runs
 
 ATTACKS = ["none", "jpeg_50", "crop_0.5", "resize_0.5", "brightness_1.5", "rotate_25"]
 DETECT = ["none", "jpeg_80", "crop_0.5", "brightness_1.5"]  # the issue's detection conditions
@@ -36,17 +36,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     from inria.eval.metrics import psnr as _psnr
 
     return float(np.mean(_psnr(a, b)))
-
-
-def bisect_strength(fn, target: float, lo: float, hi: float, steps: int = 7) -> float:
-    """Strength s in [lo, hi] whose PSNR fn(s) is closest to target (PSNR falls as s grows)."""
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        if fn(mid) > target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
 
 
 def main() -> None:
@@ -103,30 +92,7 @@ def main() -> None:
     fp = {"stable_signature": int(ss.detect(clean).detected.sum()),
           "hidden": int(hd.detect(clean, hd.random_messages(len(clean), seed=2)).detected.sum())}
 
-    for method in ("dwtDct", "rivaGan"):
-        try:
-            peer = Peer(method)
-        except Exception as e:  # onnxruntime missing, ...
-            print(f"{method}: skipped ({type(e).__name__}: {e})")
-            continue
-        pm = rng.integers(0, 2, (len(x), 32)).astype(bool)
-        if method == "dwtDct":
-            def dwt_psnr(s):
-                peer.scales = [0, s, s]
-                return psnr(torch.stack([peer.embed(x[i], pm[i]) for i in range(2)]), x[:2])
-
-            s = bisect_strength(dwt_psnr, target, 4.0, 200.0)
-            peer.scales = [0, s, s]
-        wm = torch.stack([peer.embed(x[i], pm[i]) for i in range(len(x))])
-        res = {"psnr": psnr(wm, x)}
-        if method == "dwtDct":
-            res["scales"] = peer.scales
-        for a in ATTACKS:
-            att = apply(a, wm)
-            att = list(att.unbind(0)) if isinstance(att, torch.Tensor) else list(att)
-            bits = np.stack([peer.decode(im, args.size) for im in att])
-            res[a] = float((bits == pm).mean())
-        rows[method] = res
+    rows.update(peer_rows(x, ATTACKS, args.size, target, rng))
 
     print(f"{len(x)} held-out photo crops of {args.size} px, {time.time() - t0:.0f} s, one thread")
     head = f"{'method':18s}{'PSNR':>7s}" + "".join(f"{a:>15s}" for a in ATTACKS)
