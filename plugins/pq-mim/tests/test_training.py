@@ -94,3 +94,26 @@ def test_stage3_refines_the_decoder_on_frozen_codes(trained, tmp_path):
         refined.decompress(old_stream)
     assert "\n" not in str(e.value) and "model" in str(e.value)
     assert len(refined.compress(images[0])) == len(old_stream)  # same tokens under the same MIM model: same bytes
+
+
+def test_stage2_alone_trains_the_mim_model_on_and_keeps_the_reconstruction(trained, tmp_path):
+    """train_mim (train_default --mim): the tokens and decoder stay, the same tokens cost fewer bytes after more MIM
+    steps, and the model id changes so a stream of the earlier model is refused."""
+    from inria.errors import InriaError
+    from inria_pq_mim.training import train_mim
+
+    codec, _, images, _, _ = trained
+    more = copy.deepcopy(codec)
+    more.config.stage2 = more.config.stage2.replace(steps=120, warmup_steps=5)
+    old_stream = codec.compress(images[0])
+    ctx = StepContext.standalone(tmp_path)
+    metrics = train_mim(more, images, ctx)
+    assert metrics["stage2/steps"] == 120
+    assert (ctx.checkpoint_dir / "stage2" / "last.pt").is_file()
+    assert torch.equal(more.autoencoder.quantizer.codebook, codec.autoencoder.quantizer.codebook)
+    for a, b in zip(more.autoencoder.decoder.parameters(), codec.autoencoder.decoder.parameters()):
+        assert torch.equal(a, b)
+    assert more.model_id != codec.model_id
+    with pytest.raises(InriaError, match="model"):
+        more.decompress(old_stream)
+    assert sum(len(more.compress(im)) for im in images) < sum(len(codec.compress(im)) for im in images)

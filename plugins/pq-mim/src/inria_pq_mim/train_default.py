@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refine", action="store_true",
                     help="stage 3 only, on the model already at --out (the shipped one by default): its decoder "
                          "on its frozen codes; rates and the MIM model stay")
+    ap.add_argument("--mim", action="store_true",
+                    help="stage 2 only, on the model already at --out: its MIM model trained on (from the weights it "
+                         "has) for the recipe's stage-2 steps; reconstructions stay, the rates move")
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
     from inria import distributed
@@ -69,13 +72,26 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     train = data.split("train")
     ctx = StepContext.standalone(args.run_dir, device=args.device, resume=args.resume)
-    if args.refine:
+    if args.refine and args.mim:
+        ap.error("--refine and --mim each retrain one part of the model at --out: run them one after the other")
+    if args.mim:
+        from inria.modeldir import read_card
+
+        from .training import train_mim
+
+        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out), stage2=recipe["stage2"])
+        earlier = {"before_mim": {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items()
+                                  if k != "before_mim"}}
+        metrics = train_mim(codec, train, ctx, resolve_device(args.device))
+        trained_by = "python -m inria_pq_mim.train_default --mim (stage 2 on the model at --out)"
+    elif args.refine:
         from .training import refine_decoder
 
         codec = inria.create("codec", "pq_mim", checkpoint=str(args.out), refine_decoder=True, stage3=recipe["stage3"])
         from inria.modeldir import read_card
 
-        earlier = {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items() if k != "before_refine"}
+        earlier = {"before_refine": {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items()
+                                     if k != "before_refine"}}
         codec.autoencoder.to(resolve_device(args.device))
         metrics = refine_decoder(codec, train, ctx)
         codec.autoencoder.cpu().eval()
@@ -93,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: int,
                        trained_by: str = "python -m inria_pq_mim.train_default", earlier: dict | None = None) -> None:
+    # earlier: {"before_refine" | "before_mim": the previous card's extra}, kept in the new card
     """Rank 0: the model folder with its card, then the test split's rate and PSNR per sub-quantizer count."""
     from inria.eval.metrics import bpp, psnr
 
     from . import data
 
     codec.save(out, card_extra={
-        **({"before_refine": earlier} if earlier else {}),
+        **(earlier or {}),  # the card's figures before --refine / --mim, under before_refine / before_mim
         "trained_by": trained_by,
         "train_split": {"photos": data.TRAIN_PHOTOS, "procedural_images": 24},
         "test_split": {"photos": data.TEST_PHOTOS},

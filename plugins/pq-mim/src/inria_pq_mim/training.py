@@ -88,7 +88,18 @@ def fit_codec(codec, images, ctx=None) -> dict[str, float]:
     if c.refine_decoder:
         metrics.update(refine_decoder(codec, images, ctx))
 
-    grids = encode_grids(ae, images, device)
+    metrics.update(train_mim(codec, images, ctx, device))
+    return metrics
+
+
+def train_mim(codec, images, ctx=None, device=None) -> dict[str, float]:
+    """Stage 2: the MIM transformer on the frozen encoder's index grids (config ``stage2``), from the weights it
+    has. Also alone, for a trained model (``train_default --mim``): reconstructions stay, only the rates move."""
+    c = codec.config
+    images = _images(images)
+    device = torch.device(device or (ctx.device if ctx is not None else "cpu"))
+    ck = Path(ctx.checkpoint_dir) if ctx is not None else None
+    grids = encode_grids(codec.autoencoder.to(device), images, device)
     side = c.mim_tile
     if not any(g.shape[-1] >= side and g.shape[-2] >= side for g in grids):
         side = min(min(g.shape[-2:]) for g in grids)  # tiny training images: train on what they hold
@@ -96,9 +107,7 @@ def fit_codec(codec, images, ctx=None) -> dict[str, float]:
     windows = IndexCrops(grids, side, length=max(cfg2.steps, 1) * cfg2.batch_size * cfg2.accum, seed=cfg2.seed)
     out2 = Trainer(codec.mim, windows, cfg2, ctx=ctx, name="stage2",
                    checkpoint_dir=ck / "stage2" if ck else None).fit()
-    metrics.update({f"stage2/{k}": v for k, v in out2.items()})
-
     codec.autoencoder.cpu().eval()
     codec.mim.cpu().eval()
-    codec.weights_changed()
-    return metrics
+    codec.weights_changed()  # a new MIM model is a new model id: streams of the old one are refused
+    return {f"stage2/{k}": v for k, v in out2.items()}
