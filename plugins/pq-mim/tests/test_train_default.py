@@ -29,3 +29,23 @@ def test_two_processes_under_torchrun(tmp_path):
 
     img = torch.rand(3, 40, 56)
     assert codec.decompress(codec.compress(img)).shape == img.shape
+
+
+def test_mim_alone_retrains_stage_2_and_keeps_the_cards_record_of_the_others(tiny_config, tmp_path):
+    """train_default --mim on a trained model: a new MIM model (new id, the old card under before_mim), and the
+    card still records how stages 1 and 3 were trained (a one-stage run must not reset them to defaults)."""
+    import inria
+    from inria_pq_mim.train_default import main
+
+    # downsampling 16 as the default's: few tokens, so measuring the test split after the run takes seconds
+    codec = inria.create("codec", "pq_mim", **dict(tiny_config, downsampling=16, channels=[8, 8, 16, 16]))
+    codec.config.refine_decoder = True
+    codec.config.stage3 = codec.config.stage3.replace(steps=77)
+    codec.config.crop = 32
+    model = codec.save(tmp_path / "model", card_extra={"trained_by": "earlier"})
+    assert main(["--out", str(model), "--run-dir", str(tmp_path / "run"), "--mim", "--steps-scale", "0.01"]) == 0
+    card = yaml.safe_load((model / "card.yaml").read_text())
+    assert card["config"]["stage3"]["steps"] == 77 and card["config"]["refine_decoder"] is True
+    assert card["config"]["stage2"]["steps"] == 4  # the recipe's 400 x 0.01
+    assert card["extra"]["before_mim"]["model_id"] == codec.model_id.hex() != card["extra"]["model_id"]
+    assert card["extra"]["trained_by"].endswith("--mim (stage 2 on the model at --out)")

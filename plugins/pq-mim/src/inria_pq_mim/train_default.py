@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from .training import train_mim
 
-        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out), stage2=recipe["stage2"])
+        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out),
+                             **dict(_recorded_training(Path(args.out)), stage2=recipe["stage2"]))
         earlier = {"before_mim": {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items()
                                   if k != "before_mim"}}
         metrics = train_mim(codec, train, ctx, resolve_device(args.device))
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.refine:
         from .training import refine_decoder
 
-        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out), refine_decoder=True, stage3=recipe["stage3"])
+        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out),
+                             **dict(_recorded_training(Path(args.out)), refine_decoder=True, stage3=recipe["stage3"]))
         from inria.modeldir import read_card
 
         earlier = {"before_refine": {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items()
@@ -105,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     distributed.on_main(plot_curves, Path(args.run_dir))
     distributed.destroy()
     return 0
+
+
+def _recorded_training(directory: Path) -> dict:
+    """The training fields of the card at ``directory``: a run that retrains one stage (--refine, --mim) keeps the
+    card's record of the others, so the new card still says how every part of the model was trained."""
+    from inria.modeldir import read_card
+
+    config = read_card(directory).get("config") or {}
+    return {k: config[k] for k in ("stage1", "stage2", "stage3", "refine_decoder") if k in config}
 
 
 def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: int,
