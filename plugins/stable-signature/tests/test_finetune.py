@@ -28,8 +28,11 @@ def tuned(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("vae")
     tiny_vae().save_pretrained(folder)
-    images = [torch.rand(3, 40, 40) * torch.rand(3, 1, 1) for _ in range(8)]
-    train = dict(steps=60, batch_size=2, lr=3e-3, warmup_steps=3, log_every=30,
+    # 32 images, 120 steps: with 8 images and 60 steps the key reached the training crops (bit accuracy 0.998) but
+    # held-out images sat at the 41/48 threshold: it passed in one CI run and failed (2 of 4 below) on a later
+    # machine with the same pinned packages; here the worst of 16 held-out images reads 42/48
+    images = [torch.rand(3, 40, 40) * torch.rand(3, 1, 1) for _ in range(32)]
+    train = dict(steps=120, batch_size=2, lr=3e-3, warmup_steps=3, log_every=60,
                  objective_args={"loss_i": "watson-dft", "lambda_i": 1e-3, "temperature": 10.0})
     # the toy extractor goes through TorchScript, as the paper's released one does
     ts = export_torchscript(easy_extractor(), folder / "extractor.torchscript.pt")
@@ -41,7 +44,7 @@ def tuned(tmp_path_factory):
 
 def test_tuning_roots_the_key_in_the_decoder(tuned):
     ss, _, metrics = tuned
-    assert metrics["steps"] == 60 and metrics["bit_acc"] > 0.9 and len(metrics["key"]) == 48
+    assert metrics["steps"] == 120 and metrics["bit_acc"] > 0.9 and len(metrics["key"]) == 48
     x = torch.rand(4, 3, 32, 32) * torch.rand(4, 3, 1, 1)
     marked, keys = ss.embed(x)
     d = ss.detect(marked)
