@@ -7,6 +7,11 @@ report on. One CPU thread, about 15 minutes on a quiet machine; the
 result (card.yaml + weights.safetensors, < 20 MB) goes to
 ``src/inria_pq_mim/default/`` unless ``--out`` says otherwise.
 
+The shipped default is that run followed by ``--refine`` (twice: 1500 and
+2500 stage-3 steps) and ``--mim --steps-scale 7.5`` (3000 more stage-2
+steps); each retrains one part of the model at ``--out`` and the card keeps
+the earlier cards (the plugin README gives the figures after each).
+
 Scale-out: ``torchrun --nproc-per-node N -m inria_pq_mim.train_default
 --device cuda`` trains both stages data-parallel through the core engine
 (batch sizes are per process); rank 0 alone writes and measures.

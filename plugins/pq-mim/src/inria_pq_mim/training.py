@@ -8,6 +8,8 @@
 2. The encoder frozen, every training image (and its mirror) is encoded once
    to its index grid; the MIM transformer trains on random ``mim_tile``-sided
    windows of those grids, objective ``pq_mim_mim`` (config ``stage2``).
+   ``train_mim`` runs this stage alone on a trained model (``train_default
+   --mim``), from the MIM weights it has.
 
 Checkpoints go to ``ctx.checkpoint_dir / stage1`` and ``/ stage2``; with
 ``ctx.resume`` a finished stage is not run again and an interrupted one
