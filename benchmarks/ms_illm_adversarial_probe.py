@@ -7,8 +7,8 @@ Each weight runs ``train_default``'s stage-2 recipe (``TOKENIZER``, ``STAGE2``, 
 shipped ``noganms_<rate>`` model, the encoder and entropy models frozen, so every run codes the same bytes; weight 0
 is the control (the same generator fine-tuning with the MSE + SSIM distortion alone). ``--tokenizer`` reuses the
 finished tokenizer checkpoint of an earlier run (train_default's run directory) instead of training one per weight.
-Prints, per weight, the held-out PSNR and patch FD (``inria.eval.patch_fd``, the ``--fd-backbone`` Backbone, as in
-``benchmarks/ms_illm_rd.py``) beside noganms's; the last line is the spread of FD over the weights against the gap
+Prints, per weight, the held-out bpp, PSNR and patch FD (``ms_illm_rd.points``: ``inria.eval.patch_fd`` on 64-px
+patches, the ``--fd-backbone`` Backbone) beside noganms's; the last line is the spread of FD over the weights against the gap
 to noganms.
 """
 from __future__ import annotations
@@ -19,15 +19,15 @@ import shutil
 import time
 from pathlib import Path
 
+from ms_illm_rd import points  # the same measurement as the RD benchmark; benchmarks/ is on sys.path here
+
 
 def main(argv=None) -> int:
-    import numpy as np
     import torch
 
     import inria
     from inria.context import StepContext
     from inria.eval import patch_fd
-    from inria.eval.metrics import psnr
     from inria_ms_illm.codec import WEIGHTS
     from inria_ms_illm.data import TEST_PHOTOS, TRAIN_PHOTOS, photos
     from inria_ms_illm.train_default import LOW, MID, STAGE2, TOKENIZER
@@ -47,13 +47,10 @@ def main(argv=None) -> int:
     test = photos(TEST_PHOTOS)
     backbone = inria.create("backbone", args.fd_backbone, **json.loads(args.fd_args))
 
-    def measure(codec):
-        recon = [codec.decompress(codec.compress(im)) for im in test]
-        return float(np.mean(psnr(test, recon))), patch_fd(test, recon, backbone, size=64)["fd"]
+    fd = lambda real, dec: patch_fd(real, dec, backbone, size=64)["fd"]  # noqa: E731  (ms_illm_rd's patches)
 
     base = WEIGHTS / f"noganms_{args.rate}"
-    ref_psnr, ref_fd = measure(inria.create("codec", "noganms", checkpoint=args.rate))
-    print(f"noganms_{args.rate}: PSNR {ref_psnr:.3f} dB, FD {ref_fd:.3f}", flush=True)
+    ref_fd = points(inria.create("codec", "noganms", checkpoint=args.rate), test, "noganms", args.rate, fd)["fd"]
     fds = []
     for w in weights:
         run = out / f"weight_{w:g}"
@@ -66,10 +63,11 @@ def main(argv=None) -> int:
                              tokenizer=dict(TOKENIZER, steps=args.steps), stage2=dict(STAGE2, steps=args.steps))
         t = time.time()
         codec.fit(photos(TRAIN_PHOTOS), ctx=StepContext.standalone(run, resume=bool(args.tokenizer)))
-        p, fd = measure(codec)
-        fds.append(fd)
-        print(f"adversarial weight {w:g}: PSNR {p:.3f} dB, FD {fd:.3f} (noganms {ref_fd:.3f}), "
-              f"{(time.time() - t) / 60:.1f} min", flush=True)
+        minutes = (time.time() - t) / 60
+        row = points(codec, test, f"ms_illm weight {w:g}", args.rate, fd)
+        fds.append(row["fd"])
+        print(f"adversarial weight {w:g}: PSNR {row['psnr']:.3f} dB, FD {row['fd']:.3f} (noganms {ref_fd:.3f}), "
+              f"{minutes:.1f} min of training", flush=True)
     print(f"FD spread over adversarial weights {max(fds) - min(fds):.3f}, best gap to noganms "
           f"{min(fds) - ref_fd:+.3f} (target: ms_illm below noganms, gap < 0)")
     return 0

@@ -45,6 +45,8 @@ class PairCarrierEncoder(torch.nn.Module):
     def __init__(self, bits: int, depth: int, channels: int):
         from inria_stable_signature.hidden import ConvBNGELU
 
+        # CarrierEncoder's trunk, built here rather than by subclassing it: a subclass would first initialise (and
+        # then replace) a 3 x bits carrier conv, which draws other initial weights than the README's figures'
         super().__init__()
         self.bits = bits
         self.conv_bns = torch.nn.Sequential(ConvBNGELU(3, channels),

@@ -41,7 +41,6 @@ def test_mim_alone_retrains_stage_2_and_keeps_the_cards_record_of_the_others(tin
     codec = inria.create("codec", "pq_mim", **dict(tiny_config, downsampling=16, channels=[8, 8, 16, 16]))
     codec.config.refine_decoder = True
     codec.config.stage3 = codec.config.stage3.replace(steps=77)
-    codec.config.crop = 32
     model = codec.save(tmp_path / "model", card_extra={"trained_by": "earlier"})
     assert main(["--out", str(model), "--run-dir", str(tmp_path / "run"), "--mim", "--steps-scale", "0.01"]) == 0
     card = yaml.safe_load((model / "card.yaml").read_text())

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                          "has) for the recipe's stage-2 steps; reconstructions stay, the rates move")
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (the recipe's numbers are for cpu)")
     args = ap.parse_args(argv)
+    if args.refine and args.mim:
+        ap.error("--refine and --mim each retrain one part of the model at --out: run them one after the other")
     from inria import distributed
     from inria.context import resolve_device
 
@@ -77,28 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     train = data.split("train")
     ctx = StepContext.standalone(args.run_dir, device=args.device, resume=args.resume)
-    if args.refine and args.mim:
-        ap.error("--refine and --mim each retrain one part of the model at --out: run them one after the other")
     if args.mim:
-        from inria.modeldir import read_card
-
         from .training import train_mim
 
-        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out),
-                             **dict(_recorded_training(Path(args.out)), stage2=recipe["stage2"]))
-        earlier = {"before_mim": {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items()
-                                  if k != "before_mim"}}
+        codec, earlier = _retrain_one_stage(Path(args.out), "before_mim", stage2=recipe["stage2"])
         metrics = train_mim(codec, train, ctx, resolve_device(args.device))
         trained_by = "python -m inria_pq_mim.train_default --mim (stage 2 on the model at --out)"
     elif args.refine:
         from .training import refine_decoder
 
-        codec = inria.create("codec", "pq_mim", checkpoint=str(args.out),
-                             **dict(_recorded_training(Path(args.out)), refine_decoder=True, stage3=recipe["stage3"]))
-        from inria.modeldir import read_card
-
-        earlier = {"before_refine": {k: v for k, v in (read_card(Path(args.out)).get("extra") or {}).items()
-                                     if k != "before_refine"}}
+        codec, earlier = _retrain_one_stage(Path(args.out), "before_refine", refine_decoder=True,
+                                            stage3=recipe["stage3"])
         codec.autoencoder.to(resolve_device(args.device))
         metrics = refine_decoder(codec, train, ctx)
         codec.autoencoder.cpu().eval()
@@ -114,25 +105,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _recorded_training(directory: Path) -> dict:
-    """The training fields of the card at ``directory``: a run that retrains one stage (--refine, --mim) keeps the
-    card's record of the others, so the new card still says how every part of the model was trained."""
+def _retrain_one_stage(directory: Path, history_key: str, **stage_fields):
+    """The model at ``directory`` loaded for a run that retrains one stage (--refine, --mim), and its card's extra
+    under ``history_key`` for the new card. The card's training fields are kept, ``stage_fields`` aside, so the new
+    card still says how every part of the model was trained (the codec's own defaults would replace them)."""
+    import inria
     from inria.modeldir import read_card
 
-    config = read_card(directory).get("config") or {}
-    return {k: config[k] for k in ("stage1", "stage2", "stage3", "refine_decoder") if k in config}
+    card = read_card(directory)
+    config = card.get("config") or {}
+    recorded = {k: config[k] for k in ("stage1", "stage2", "stage3", "refine_decoder") if k in config}
+    codec = inria.create("codec", "pq_mim", checkpoint=str(directory), **{**recorded, **stage_fields})
+    earlier = {k: v for k, v in (card.get("extra") or {}).items() if k != history_key}
+    return codec, {history_key: earlier}
 
 
 def _write_and_measure(codec, metrics: dict, out: Path, t0: float, processes: int,
                        trained_by: str = "python -m inria_pq_mim.train_default", earlier: dict | None = None) -> None:
-    # earlier: {"before_refine" | "before_mim": the previous card's extra}, kept in the new card
-    """Rank 0: the model folder with its card, then the test split's rate and PSNR per sub-quantizer count."""
+    """Rank 0: the model folder with its card, then the test split's rate and PSNR per sub-quantizer count.
+    ``earlier``: ``{"before_refine" | "before_mim": the previous card's extra}``, kept in the new card."""
     from inria.eval.metrics import bpp, psnr
 
     from . import data
 
     codec.save(out, card_extra={
-        **(earlier or {}),  # the card's figures before --refine / --mim, under before_refine / before_mim
+        **(earlier or {}),
         "trained_by": trained_by,
         "train_split": {"photos": data.TRAIN_PHOTOS, "procedural_images": 24},
         "test_split": {"photos": data.TEST_PHOTOS},
