@@ -16,11 +16,14 @@ def test_quickstart(tmp_path):
     assert m["detect"]["none"]["bit_accuracy"] >= 0.95 and m["detect"]["none"]["detected_rate"] == 1.0
     assert m["mark"]["psnr"] > 30
     assert (run / "report.html").stat().st_size > 50_000
-    # Stable Signature's shipped model (trained on one CPU, short of the paper's detection target: see the plugin's
-    # README): its key comes out of the watermarked decoder above chance, with binomial p-values for every image
+    # Stable Signature's shipped model (trained on one CPU, short of the targets: see the plugin's README;
+    # measured 2026-12-08: 0.917 / 0.875 / 0.865 bits and 1.0 / 0.75 / 1.0 detected unattacked / crop / brightness,
+    # JPEG 80 not survived): the key comes out of the watermarked decoder, detected at FPR 1e-6 unattacked
     ss = m["ss_detect"]
     assert set(ss) == {"none", "crop_0.5", "jpeg_80", "brightness_1.5"}
-    assert ss["none"]["bit_accuracy"] >= 0.7 and ss["none"]["median_log10_p"] < -2
+    assert ss["none"]["bit_accuracy"] >= 0.85 and ss["none"]["detected_rate"] >= 0.75
+    assert ss["none"]["median_log10_p"] < -6
+    assert ss["crop_0.5"]["bit_accuracy"] >= 0.8 and ss["brightness_1.5"]["bit_accuracy"] >= 0.8
     assert m["ss_mark"]["psnr"] > 20
     # the shipped DeiT III digits model, its embeddings through a Faiss index, and a curated subset
     assert m["deit3"]["top1"] >= 0.95
